@@ -1,0 +1,58 @@
+# OpenEnv — one entry point for set-up, checks, tests and the main job.
+# Every target creates what it needs; nothing is installed by hand.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LEGACY_VENV := .venv-openenv010
+REPORT_DIR ?= reports
+
+.PHONY: all venv venv-openenv010 check lint typecheck codegen test certify docs bench clean
+
+all: test
+
+$(BIN)/.stamp: requirements/dev.txt python-sdk/pyproject.toml conformance/pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e python-sdk -e conformance
+	touch $@
+
+venv: $(BIN)/.stamp
+
+$(LEGACY_VENV)/bin/.stamp: requirements/openenv010.txt
+	$(PY) -m venv $(LEGACY_VENV)
+	$(LEGACY_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/openenv010.txt
+	touch $@
+
+venv-openenv010: $(LEGACY_VENV)/bin/.stamp
+
+## Checks: source of truth valid, generated artefacts fresh, code linted and typed.
+check: venv
+	$(BIN)/python tools/check_all.py
+
+codegen: venv
+	$(BIN)/python tools/codegen.py
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+## The README's test command: every check and every test.
+test: venv venv-openenv010 check lint typecheck
+	$(BIN)/python -m pytest -q
+
+## The main job: start a reference server locally and certify it.
+certify: venv
+	$(BIN)/python tools/certify.py --report-dir $(REPORT_DIR)
+
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
+
+bench: venv venv-openenv010
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(LEGACY_VENV) site $(REPORT_DIR)

@@ -1,0 +1,1 @@
+"""OpenEnv conformance harness."""

@@ -1,0 +1,1 @@
+"""OpenEnv: typed, isolated RL environments over WebSocket/HTTP."""
