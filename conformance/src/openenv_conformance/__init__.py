@@ -1,1 +1,30 @@
-"""OpenEnv conformance harness."""
+"""OpenEnv conformance harness: certify any OpenEnv server by URL.
+
+Public API: `run_suite(url, profiles=..., options=RunOptions(...), expected_failures=Path)` returns
+a `Report` (`report.passed`, `report.cases`, `report.to_json()`); `arun_suite` is its async twin.
+The command line is `openenv-conformance run URL` (`openenv_conformance.cli.main`).
+"""
+
+from __future__ import annotations
+
+__version__ = "1.0.0.dev0"
+
+from openenv_conformance.model import CaseResult, Level, Outcome, Report  # noqa: E402
+from openenv_conformance.runner import (  # noqa: E402
+    TargetUnreachable,
+    arun_suite,
+    run_suite,
+)
+from openenv_conformance.target import RunOptions  # noqa: E402
+
+__all__ = [
+    "CaseResult",
+    "Level",
+    "Outcome",
+    "Report",
+    "RunOptions",
+    "TargetUnreachable",
+    "__version__",
+    "arun_suite",
+    "run_suite",
+]

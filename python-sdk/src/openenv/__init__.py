@@ -1,1 +1,45 @@
-"""OpenEnv: typed, isolated RL environments over WebSocket/HTTP."""
+"""OpenEnv: typed, isolated RL environments over WebSocket/HTTP.
+
+Public names: the data types (`Action`, `Observation`, `State`, `StepResult`, the MCP tool actions),
+the clients (`EnvClient`, `GenericEnvClient`) and the error tree (`openenv.errors`). The server
+runtime lives in `openenv.server`.
+"""
+
+from openenv.errors import (
+    OpenEnvError,
+    RemoteError,
+    SessionLostError,
+    TransportError,
+)
+from openenv.types import (
+    Action,
+    CallToolAction,
+    CallToolObservation,
+    ListToolsAction,
+    ListToolsObservation,
+    Observation,
+    State,
+    StepResult,
+    Tool,
+    ToolError,
+)
+
+__version__ = "1.0.0.dev0"
+
+__all__ = [
+    "Action",
+    "CallToolAction",
+    "CallToolObservation",
+    "ListToolsAction",
+    "ListToolsObservation",
+    "Observation",
+    "OpenEnvError",
+    "RemoteError",
+    "SessionLostError",
+    "State",
+    "StepResult",
+    "Tool",
+    "ToolError",
+    "TransportError",
+    "__version__",
+]

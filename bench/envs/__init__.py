@@ -1,0 +1,1 @@
+"""Benchmark environments written against this project's SDK."""

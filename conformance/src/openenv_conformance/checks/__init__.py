@@ -1,0 +1,12 @@
+"""Check modules, one per profile; importing this package registers every check."""
+
+from openenv_conformance.checks import (  # noqa: F401
+    concurrency,
+    core,
+    determinism,
+    http,
+    mcp,
+    performance,
+    robustness,
+    v1,
+)

@@ -1,0 +1,147 @@
+"""Helpers shared by the check modules: discovery access, session set-up, observer sessions.
+
+Contract: helpers raise `Fail`/`Undecided` with specific messages; they never decide PASS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from openenv_conformance.context import (
+    V1,
+    CaseContext,
+    Closed,
+    Conn,
+    HandshakeRefused,
+    expect_type,
+    field_of,
+)
+from openenv_conformance.discovery import Discovery
+from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
+
+MAX_EPISODE_STEPS = 200
+"""Steps the harness takes at most while waiting for `done`."""
+REFUSAL_WAIT_S = 0.3
+"""How long a fresh base-mode connection is watched for an unsolicited refusal frame."""
+
+
+def disc(ctx: CaseContext) -> Discovery:
+    found = ctx.run.cache.get("discovery")
+    if not isinstance(found, Discovery):
+        raise Undecided("discovery did not run")
+    return found
+
+
+def reset_frame(ctx: CaseContext, **extra: Any) -> dict[str, Any]:
+    return {"type": "reset", "data": {**ctx.options.reset_data, **extra}}
+
+
+def step_frame(action: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "step", "data": action}
+
+
+async def session(ctx: CaseContext, *, v1: bool = False, label: str | None = None) -> Conn:
+    """A connection with one successful reset behind it (v1: hello frame consumed)."""
+    conn = await open_conn(ctx, v1=v1, label=label)
+    expect_type(await conn.request(reset_frame(ctx)), "observation", "reset")
+    return conn
+
+
+async def open_conn(ctx: CaseContext, *, v1: bool = False, label: str | None = None) -> Conn:
+    if v1:
+        if not disc(ctx).v1_selected:
+            raise Unimplemented(f"the server does not select the {V1} subprotocol")
+        conn = await ctx.connect(subprotocols=[V1], label=label)
+        if conn.subprotocol != V1:
+            raise Fail(f"{V1} was selected during discovery but not now")
+        hello = await conn.recv(what="the session hello frame")
+        expect_type(hello, "session", "first v1 frame")
+        return conn
+    return await ctx.connect(label=label)
+
+
+async def state_of(conn: Conn) -> dict[str, Any]:
+    return expect_type(await conn.request({"type": "state"}), "state", "state")
+
+
+async def step_ok(conn: Conn, action: dict[str, Any]) -> dict[str, Any]:
+    """Send a step; return the observation `data` (Fail on anything else)."""
+    return expect_type(await conn.request(step_frame(action)), "observation", "step")
+
+
+async def observer_ok(ctx: CaseContext, observer: Conn, expected_steps: int) -> None:
+    """The observer session still answers and its state was not touched by other sessions."""
+    if observer.closed is not None:
+        raise Fail(f"the observer session was closed (code {observer.closed.code})")
+    state = await state_of(observer)
+    count = state.get("step_count")
+    if count != expected_steps:
+        raise Fail(
+            f"observer session's step_count is {count!r}, expected {expected_steps}: "
+            "another connection's traffic changed it"
+        )
+
+
+async def server_alive(ctx: CaseContext, *, within_s: float = 3.0) -> None:
+    """A fresh session can be opened and reset (retrying briefly: slot release is async)."""
+    deadline = time.monotonic() + within_s
+    last = ""
+    while True:
+        result = await ctx.try_connect(label="alive")
+        if not isinstance(result, Conn):
+            last = f"upgrade refused with HTTP {result.status}"
+        else:
+            frame = await result.request(reset_frame(ctx))
+            await result.close()
+            if frame.get("type") == "observation":
+                return
+            last = f"reset answered {frame.get('type')!r} {str(frame.get('data'))[:200]}"
+        if time.monotonic() >= deadline:
+            raise Fail(f"server no longer serves new sessions: {last}")
+        await asyncio.sleep(0.1)
+
+
+def obs_payload(data: dict[str, Any]) -> dict[str, Any]:
+    obs = field_of({"data": data}, "data", "observation")
+    if not isinstance(obs, dict):
+        raise Fail("observation data.observation is not an object")
+    return obs
+
+
+async def metadata_limits(ctx: CaseContext) -> dict[str, Any] | None:
+    cached = ctx.run.cache.get("limits", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    limits: dict[str, Any] | None = None
+    resp = await ctx.http_call("GET", "/metadata")
+    if resp.status_code == 200:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("limits"), dict):
+            limits = body["limits"]
+    ctx.run.cache["limits"] = limits
+    return limits
+
+
+async def fill_to_capacity(
+    ctx: CaseContext, *, v1: bool, limit: int
+) -> tuple[list[Conn], HandshakeRefused | Conn, str | None]:
+    """Open sessions until one is refused, before the upgrade (`HandshakeRefused`) or after it
+    (the refused `Conn` and its first frame). At most `limit` connections; `Unimplemented` when
+    none is refused. A base-mode server speaks first only to refuse; a v1 server greets."""
+    held: list[Conn] = []
+    for n in range(limit):
+        result = await ctx.try_connect(subprotocols=[V1] if v1 else None, label=f"c{n + 1}")
+        if isinstance(result, HandshakeRefused):
+            return held, result, None
+        first = await result.recv_raw() if v1 else await result.recv_raw(REFUSAL_WAIT_S)
+        if isinstance(first, Closed):
+            return held, result, None
+        if first is not None and not (v1 and '"session"' in str(first)):
+            return held, result, first if isinstance(first, str) else None
+        held.append(result)
+    raise Unimplemented(f"no capacity limit reached with {limit} sessions")

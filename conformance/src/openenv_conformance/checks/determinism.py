@@ -1,0 +1,77 @@
+"""Profile `determinism`: the same seed and the same actions give the same observations.
+
+Contract: two sessions reset with the same `seed` (plus `--reset-data`) and take the same K random
+valid actions (generated from `/schema`, or from MCP tool schemas); observations, rewards and
+`done` must be identical step by step. Fields that name the episode (`episode_id`) and the
+top-level `metadata` are not compared. A second check notes (INFORMATIONAL) whether another seed
+changes the first observation.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from openenv_conformance.checks._common import disc, reset_frame, step_frame
+from openenv_conformance.context import CaseContext, dumps, expect_type
+from openenv_conformance.model import Level
+from openenv_conformance.registry import check
+from openenv_conformance.verdicts import Fail
+
+STEPS = 5
+
+
+def _comparable(data: dict[str, Any]) -> str:
+    obs = data.get("observation")
+    if isinstance(obs, dict):
+        obs = {k: v for k, v in obs.items() if k != "episode_id"}
+    return dumps({"observation": obs, "reward": data.get("reward"), "done": data.get("done")})
+
+
+async def _trajectory(ctx: CaseContext, seed: int, actions: list[dict[str, Any]]) -> list[str]:
+    conn = await ctx.connect()
+    out = []
+    data = expect_type(await conn.request(reset_frame(ctx, seed=seed)), "observation", "reset")
+    out.append(_comparable(data))
+    for action in actions:
+        frame = await conn.request(step_frame(action))
+        if frame.get("type") == "error":
+            out.append(dumps({"error": (frame.get("data") or {}).get("code")}))
+            continue
+        data = expect_type(frame, "observation", "step")
+        out.append(_comparable(data))
+        if data.get("done") is True:
+            break
+    await conn.close()
+    return out
+
+
+@check("determinism.same_seed", title="same seed + same actions → same observations")
+async def same_seed(ctx: CaseContext) -> str | None:
+    found = disc(ctx)
+    rng = random.Random(ctx.options.seed)
+    actions = [found.random_action(rng) for _ in range(STEPS)]
+    seed = ctx.options.seed % (2**31)
+    first = await _trajectory(ctx, seed, actions)
+    second = await _trajectory(ctx, seed, actions)
+    for n, (a, b) in enumerate(zip(first, second, strict=False)):
+        if a != b:
+            what = "reset" if n == 0 else f"step {n}"
+            raise Fail(f"{what} differs between two runs with seed {seed}: {a[:200]} vs {b[:200]}")
+    if len(first) != len(second):
+        raise Fail(f"the runs ended after {len(first)} and {len(second)} frames")
+    return f"{len(first)} identical observations"
+
+
+@check(
+    "determinism.other_seed",
+    title="another seed is accepted (whether it changes observations is noted)",
+    level=Level.MAY,
+    informational=True,
+)
+async def other_seed(ctx: CaseContext) -> str | None:
+    found = disc(ctx)
+    actions = [found.random_action(random.Random(1)) for _ in range(2)]
+    a = await _trajectory(ctx, 1, actions)
+    b = await _trajectory(ctx, 2, actions)
+    return "seeds 1 and 2 gave " + ("identical" if a == b else "different") + " observations"

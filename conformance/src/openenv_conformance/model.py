@@ -1,0 +1,188 @@
+"""Result vocabulary of the harness: outcomes, levels, transcripts, case results and the report.
+
+Contract: these are plain data classes with a stable JSON form (`to_json()`), the shape that
+`schemas/ConformanceReport.schema.json` describes. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+REPORT_FORMAT = "openenv-conformance-report/1"
+MAX_EVENT_CHARS = 2_000
+"""Frames longer than this are cut in transcripts (the original length is kept)."""
+
+
+class Outcome(StrEnum):
+    """What one case concluded (Autobahn|Testsuite vocabulary)."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NON_STRICT = "NON-STRICT"
+    UNIMPLEMENTED = "UNIMPLEMENTED"
+    INFORMATIONAL = "INFORMATIONAL"
+    ERROR = "ERROR"
+
+
+class Level(StrEnum):
+    """RFC 2119 requirement level of the clauses a check tests."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+
+
+@dataclass(slots=True)
+class Event:
+    """One transcript line: a frame sent/received, a connection event or an HTTP exchange."""
+
+    t_ms: float
+    """Milliseconds since the case started."""
+    conn: str
+    """Which connection (`ws1`, `http`, ...)."""
+    kind: str
+    """`send`, `recv`, `open`, `close`, `http`, `note`."""
+    data: str
+    size: int | None = None
+    """Original byte/char length when `data` was cut or describes a binary frame."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "t_ms": round(self.t_ms, 3),
+            "conn": self.conn,
+            "kind": self.kind,
+            "data": self.data,
+        }
+        if self.size is not None:
+            out["size"] = self.size
+        return out
+
+
+@dataclass(slots=True)
+class CaseResult:
+    """The outcome of one check against the target."""
+
+    id: str
+    title: str
+    profile: str
+    level: Level
+    clauses: list[str]
+    outcome: Outcome
+    message: str
+    duration_ms: float
+    transcript: list[Event] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    expected_failure: str | None = None
+    """Reason from the expected-failures file when this id is listed there."""
+
+    @property
+    def stale_expectation(self) -> bool:
+        """An expected failure that did not fail: the list entry is out of date."""
+        return self.expected_failure is not None and self.outcome in (
+            Outcome.PASS,
+            Outcome.NON_STRICT,
+            Outcome.UNIMPLEMENTED,
+            Outcome.INFORMATIONAL,
+        )
+
+    @property
+    def blocking(self) -> bool:
+        """True when this case alone makes the run fail."""
+        if self.stale_expectation:
+            return True
+        return self.outcome is Outcome.FAIL and self.expected_failure is None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "profile": self.profile,
+            "level": self.level.value,
+            "clauses": list(self.clauses),
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "duration_ms": round(self.duration_ms, 3),
+            "transcript": [e.to_json() for e in self.transcript],
+        }
+        if self.metrics:
+            out["metrics"] = dict(self.metrics)
+        if self.expected_failure is not None:
+            out["expected_failure"] = {
+                "reason": self.expected_failure,
+                "stale": self.stale_expectation,
+            }
+        return out
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything one run produced; `passed` decides the exit status."""
+
+    target: str
+    harness_version: str
+    started_at: str
+    seed: int
+    profiles: list[str]
+    cases: list[CaseResult]
+    profile_durations_ms: dict[str, float]
+    duration_ms: float
+    clause_index: str | None
+    """Path of the clause index the levels came from, or None when it was absent."""
+    negotiated_protocol: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not any(c.blocking for c in self.cases)
+
+    def counts(self) -> dict[str, int]:
+        out = {o.value: 0 for o in Outcome}
+        for c in self.cases:
+            out[c.outcome.value] += 1
+        return out
+
+    def failing_musts(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.outcome is Outcome.FAIL]
+
+    def to_json(self) -> dict[str, Any]:
+        by_profile: dict[str, dict[str, Any]] = {}
+        for p in self.profiles:
+            counts = {o.value: 0 for o in Outcome}
+            for c in self.cases:
+                if c.profile == p:
+                    counts[c.outcome.value] += 1
+            by_profile[p] = {
+                "counts": counts,
+                "duration_ms": round(self.profile_durations_ms.get(p, 0.0), 3),
+            }
+        return {
+            "format": REPORT_FORMAT,
+            "target": self.target,
+            "harness_version": self.harness_version,
+            "started_at": self.started_at,
+            "seed": self.seed,
+            "profiles": list(self.profiles),
+            "negotiated_protocol": self.negotiated_protocol,
+            "clause_index": self.clause_index,
+            "duration_ms": round(self.duration_ms, 3),
+            "passed": self.passed,
+            "summary": {
+                "counts": self.counts(),
+                "by_profile": by_profile,
+                "blocking": [c.id for c in self.cases if c.blocking],
+                "expected_failures": [
+                    c.id for c in self.cases if c.expected_failure is not None and not c.blocking
+                ],
+                "stale_expected_failures": [c.id for c in self.cases if c.stale_expectation],
+            },
+            "notes": list(self.notes),
+            "cases": [c.to_json() for c in self.cases],
+        }
+
+
+def replace_outcome(case: CaseResult, outcome: Outcome, message: str) -> CaseResult:
+    """Copy of `case` with another outcome (used when the run budget cuts a case short)."""
+    return dataclasses.replace(case, outcome=outcome, message=message)

@@ -1,0 +1,191 @@
+"""Run checks against one target and build the `Report`.
+
+Contract: `run_suite(url, ...)` (sync) / `arun_suite(...)` (async) select the checks of the given
+profiles, first make sure the target answers HTTP (else `TargetUnreachable`), run discovery, then
+run the cases one after another, each under its own time limit, the whole run under
+`options.budget_s`. A check's level comes from the clause index when its clauses are listed
+there. A raised `Fail` is FAIL for a MUST and NON-STRICT otherwise; an exception escaping a check
+is ERROR with its repr. Expected failures mark listed cases; see `model.CaseResult.blocking`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from openenv_conformance import __version__
+from openenv_conformance.clauses import ClauseIndex
+from openenv_conformance.context import CaseContext, RunState
+from openenv_conformance.discovery import Discovery, discover
+from openenv_conformance.expected import load_expected_failures
+from openenv_conformance.model import CaseResult, Level, Outcome, Report
+from openenv_conformance.paths import clause_index_path
+from openenv_conformance.registry import PROFILES, CheckSpec, all_checks
+from openenv_conformance.target import RunOptions, Target
+from openenv_conformance.verdicts import Fail, Info, Undecided, Unimplemented
+from openenv_conformance.wire_schema import SchemaSet
+
+RUN_LAST = ("core.frames.schema",)
+"""Checks that summarise what earlier cases saw."""
+
+Progress = Callable[[CaseResult, int, int], None]
+
+
+class TargetUnreachable(Exception):
+    """The target did not answer HTTP at all."""
+
+
+def parse_profiles(text: str | Iterable[str]) -> list[str]:
+    items = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
+    if "all" in items:
+        return list(PROFILES)
+    unknown = [p for p in items if p not in PROFILES]
+    if unknown or not items:
+        raise ValueError(f"unknown profile(s) {unknown}; choose from {', '.join(PROFILES)}, all")
+    return [p for p in PROFILES if p in items]
+
+
+def select(profiles: list[str], only: Iterable[str] | None = None) -> list[CheckSpec]:
+    checks = all_checks()
+    wanted = set(only) if only is not None else None
+    chosen = [
+        c for c in checks.values() if c.profile in profiles and (wanted is None or c.id in wanted)
+    ]
+    chosen.sort(key=lambda c: (c.id in RUN_LAST, PROFILES.index(c.profile)))
+    return chosen
+
+
+async def _reachable(target: Target, timeout_s: float) -> None:
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as client:
+            await client.get(target.http_url("/health"))
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(
+            f"cannot reach {target.base_url}: {type(exc).__name__}: {exc}".rstrip(": ")
+        ) from None
+
+
+def _level(spec: CheckSpec, index: ClauseIndex) -> Level:
+    return index.level_of(spec.clauses) or spec.level
+
+
+async def _run_case(
+    spec: CheckSpec, run: RunState, level: Level, seed: int, deadline: float
+) -> CaseResult:
+    case_seed = seed ^ zlib.crc32(spec.id.encode())
+    ctx = CaseContext(run, spec.id, case_seed)
+    limit = spec.timeout_s or max(10.0, run.options.timeout_s * 4)
+    limit = max(0.1, min(limit, deadline - time.monotonic()))
+    outcome, message = Outcome.PASS, ""
+    try:
+        note = await asyncio.wait_for(spec.fn(ctx), limit)
+        message = note or ""
+        if spec.informational:
+            outcome = Outcome.INFORMATIONAL
+    except Fail as exc:
+        outcome = Outcome.FAIL if level is Level.MUST else Outcome.NON_STRICT
+        message = exc.message
+    except Unimplemented as exc:
+        outcome, message = Outcome.UNIMPLEMENTED, exc.message
+    except Info as exc:
+        outcome, message = Outcome.INFORMATIONAL, exc.message
+    except Undecided as exc:
+        outcome, message = Outcome.ERROR, exc.message
+    except TimeoutError:
+        outcome, message = Outcome.ERROR, f"case did not finish within {limit:.1f}s"
+    except Exception as exc:  # a harness or target surprise: report, never crash the run
+        outcome, message = Outcome.ERROR, f"harness error: {exc!r}"
+    finally:
+        try:
+            await asyncio.wait_for(ctx.aclose(), 5.0)
+        except Exception:  # noqa: S110 (best-effort cleanup; the outcome is already decided)
+            pass
+    return CaseResult(
+        id=spec.id,
+        title=spec.title,
+        profile=spec.profile,
+        level=level,
+        clauses=list(spec.clauses),
+        outcome=outcome,
+        message=message,
+        duration_ms=ctx.elapsed_ms(),
+        transcript=ctx.transcript,
+        metrics=ctx.metrics,
+    )
+
+
+async def arun_suite(
+    url: str,
+    *,
+    profiles: str | Iterable[str] = "all",
+    options: RunOptions | None = None,
+    expected_failures: Path | dict[str, str] | None = None,
+    only: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    schemas: SchemaSet | None = None,
+) -> Report:
+    options = options or RunOptions()
+    target = Target.parse(url)
+    chosen_profiles = parse_profiles(profiles)
+    index = ClauseIndex.load(clause_index_path())
+    known = all_checks()
+    if isinstance(expected_failures, Path):
+        expected = load_expected_failures(expected_failures, known)
+    else:
+        expected = dict(expected_failures or {})
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    deadline = t0 + options.budget_s
+    await _reachable(target, options.timeout_s)
+    run = RunState(target, options, schemas or SchemaSet.load())
+    setup = CaseContext(run, "setup", options.seed)
+    found: Discovery = await discover(setup)
+    await setup.aclose()
+    run.cache["discovery"] = found
+    notes = [f"discovery: {p}" for p in found.problems]
+    if found.is_mcp_env:
+        notes.append(f"MCP environment; tools: {', '.join(t.name for t in found.tools) or 'none'}")
+    if index.path is None:
+        notes.append("no spec/clause-index.json found: levels are the checks' own defaults")
+    specs = select(chosen_profiles, only)
+    results: list[CaseResult] = []
+    durations: dict[str, float] = dict.fromkeys(chosen_profiles, 0.0)
+    for n, spec in enumerate(specs, 1):
+        level = _level(spec, index)
+        if time.monotonic() >= deadline:
+            result = CaseResult(
+                spec.id, spec.title, spec.profile, level, list(spec.clauses), Outcome.ERROR,
+                f"run budget of {options.budget_s:g}s exhausted before this case", 0.0,
+            )  # fmt: skip
+        else:
+            result = await _run_case(spec, run, level, options.seed, deadline)
+        if spec.id in expected:
+            result.expected_failure = expected[spec.id]
+        durations[spec.profile] += result.duration_ms
+        results.append(result)
+        if progress is not None:
+            progress(result, n, len(specs))
+    return Report(
+        target=target.base_url,
+        harness_version=__version__,
+        started_at=started,
+        seed=options.seed,
+        profiles=chosen_profiles,
+        cases=results,
+        profile_durations_ms=durations,
+        duration_ms=(time.monotonic() - t0) * 1000.0,
+        clause_index=str(index.path) if index.path else None,
+        negotiated_protocol="openenv.v1" if found.v1_selected else None,
+        notes=notes,
+    )
+
+
+def run_suite(url: str, **kwargs: object) -> Report:
+    """Synchronous `arun_suite` (for scripts and certification runs)."""
+    return asyncio.run(arun_suite(url, **kwargs))  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Interop with the real ``openenv==0.10.0`` peer: legacy environments, launcher and fixtures."""

@@ -1,0 +1,217 @@
+"""Server-role session state machine (sans-I/O).
+
+One `ServerSession` per `/ws` connection. The I/O layer feeds it every inbound frame with
+`receive()`; the session answers either with frames to send right away (errors) or with a
+`Request` the I/O layer must carry out on the environment, whose outcome it hands back with
+`observation()`, `state()`, `mcp()` or `failure()`. Every method returns the list of `Send` / `Close`
+outputs to write, in order.
+
+Episode rule table (v1 mode only; base mode passes everything to the environment):
+
+    ============  ===========================  ================================
+    episode       reset                        step
+    ============  ===========================  ================================
+    NOT_STARTED   → RUNNING (or ENDED if done)  error EPISODE_NOT_STARTED
+    RUNNING       → RUNNING (or ENDED if done)  → RUNNING (or ENDED if done)
+    ENDED         → RUNNING (or ENDED if done)  error EPISODE_ENDED
+    ============  ===========================  ================================
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from openenv.protocol.codes import (
+    BASE_ERROR_CODES,
+    CLOSE_CODE_FOR,
+    SUBPROTOCOL_V1,
+    CloseCode,
+    ErrorCode,
+    Mode,
+)
+from openenv.protocol.errors import FrameError
+from openenv.protocol.frames import (
+    ClientFrame,
+    RequestId,
+    decode_client_frame,
+    encode_error,
+    encode_frame,
+)
+
+
+class Episode(enum.Enum):
+    """Where the session's current episode stands."""
+
+    NOT_STARTED = "not_started"
+    RUNNING = "running"
+    ENDED = "ended"
+
+
+@dataclass(slots=True, frozen=True)
+class Send:
+    """Write this text frame."""
+
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class Close:
+    """Close the connection with this code (after any preceding `Send`)."""
+
+    code: int
+    reason: str = ""
+
+
+Output = Send | Close
+
+
+@dataclass(slots=True, frozen=True)
+class Request:
+    """An operation the I/O layer must run on the environment.
+
+    `kind` is `reset` (kwargs in `data`), `step` (the action object in `data`), `state`, `mcp`
+    (a JSON-RPC request object in `data`) or `close` (tear the session down; nothing to answer).
+    """
+
+    kind: str
+    data: dict[str, Any]
+    id: RequestId | None = None
+
+
+@dataclass(slots=True)
+class ServerSession:
+    """The per-connection server state machine."""
+
+    mode: Mode
+    session_id: str
+    limits: dict[str, Any] = field(default_factory=dict)
+    episode: Episode = Episode.NOT_STARTED
+    closed: bool = False
+
+    @staticmethod
+    def select_subprotocol(offered: list[str], *, v1_enabled: bool = True) -> str | None:
+        """The subprotocol to accept from the client's offer (None → base mode)."""
+        return SUBPROTOCOL_V1 if v1_enabled and SUBPROTOCOL_V1 in offered else None
+
+    def hello(self) -> list[Output]:
+        """The frames to send right after the upgrade: the `session` frame in v1, nothing in base."""
+        if self.mode is not Mode.V1:
+            return []
+        data = {"session_id": self.session_id, "protocol": SUBPROTOCOL_V1, "limits": self.limits}
+        return [Send(encode_frame("session", data))]
+
+    def receive(self, raw: str | bytes, *, binary: bool = False) -> Request | list[Output]:
+        """Accept one inbound frame: a `Request` to run, or outputs to write now."""
+        if self.closed:
+            return []
+        try:
+            frame = decode_client_frame(raw, self.mode, binary=binary)
+        except FrameError as exc:
+            return self._error(exc.code, exc.message, exc.details, exc.request_id)
+        return self._dispatch(frame)
+
+    def _dispatch(self, frame: ClientFrame) -> Request | list[Output]:
+        if frame.type == "close":
+            self.closed = True
+            return Request("close", frame.data, frame.id)
+        if frame.type == "step" and self.mode is Mode.V1:
+            if self.episode is Episode.NOT_STARTED:
+                return self._error(
+                    ErrorCode.EPISODE_NOT_STARTED,
+                    "step before reset: send a reset to start an episode",
+                    None,
+                    frame.id,
+                )
+            if self.episode is Episode.ENDED:
+                return self._error(
+                    ErrorCode.EPISODE_ENDED,
+                    "the episode has ended (done was true): send a reset to start a new one",
+                    None,
+                    frame.id,
+                )
+        return Request(frame.type, frame.data, frame.id)
+
+    def observation(
+        self,
+        request: Request,
+        *,
+        observation: dict[str, Any],
+        reward: float | int | bool | None,
+        terminated: bool,
+        truncated: bool,
+        metadata: dict[str, Any] | None,
+    ) -> list[Output]:
+        """Answer a `reset`/`step` request with the environment's observation.
+
+        In v1 a reward that is not a finite number is refused with `EXECUTION_ERROR`; in base mode
+        it is sent as `null` (what JSON can carry).
+        """
+        done = bool(terminated or truncated)
+        if isinstance(reward, float) and not math.isfinite(reward):
+            if self.mode is Mode.V1:
+                return self._error(
+                    ErrorCode.EXECUTION_ERROR,
+                    f"the environment produced a non-finite reward ({reward})",
+                    None,
+                    request.id,
+                )
+            reward = None
+        elif self.mode is Mode.V1 and isinstance(reward, bool):
+            reward = float(reward)
+        data: dict[str, Any] = {"observation": observation, "reward": reward, "done": done}
+        if self.mode is Mode.V1:
+            data["terminated"] = bool(terminated)
+            data["truncated"] = bool(truncated)
+        if metadata:
+            data["metadata"] = metadata
+        self.episode = Episode.ENDED if done else Episode.RUNNING
+        return [Send(encode_frame("observation", data, request.id))]
+
+    def state(self, request: Request, state: dict[str, Any]) -> list[Output]:
+        """Answer a `state` request."""
+        return [Send(encode_frame("state", state, request.id))]
+
+    def mcp(self, request: Request, response: dict[str, Any] | None) -> list[Output]:
+        """Answer an `mcp` request with a JSON-RPC response (None for a notification)."""
+        if response is None:
+            return []
+        return [Send(encode_frame("mcp", response, request.id))]
+
+    def failure(
+        self,
+        request: Request | None,
+        code: ErrorCode,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        fatal: bool = False,
+    ) -> list[Output]:
+        """Answer with an `error` frame; `fatal` also closes the session."""
+        return self._error(code, message, details, request.id if request else None, fatal=fatal)
+
+    def _error(
+        self,
+        code: ErrorCode,
+        message: str,
+        details: dict[str, Any] | None,
+        request_id: RequestId | None,
+        *,
+        fatal: bool = False,
+    ) -> list[Output]:
+        if self.mode is not Mode.V1:
+            request_id = None
+            if code not in BASE_ERROR_CODES:
+                code = ErrorCode.SESSION_ERROR if fatal else ErrorCode.EXECUTION_ERROR
+        outputs: list[Output] = [Send(encode_error(code, message, details, request_id))]
+        if fatal:
+            self.closed = True
+            close_code = CLOSE_CODE_FOR.get(code, CloseCode.POLICY_VIOLATION)
+            outputs.append(Close(close_code if self.mode is Mode.V1 else CloseCode.NORMAL))
+        return outputs
+
+    def closing(self, code: ErrorCode, message: str) -> list[Output]:
+        """Server-initiated close (idle timeout, shutdown, oversized frame): error frame, then close."""
+        return self._error(code, message, None, None, fatal=True)

@@ -1,0 +1,54 @@
+"""Server settings: the limits a server enforces and advertises in `/metadata`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(slots=True, frozen=True)
+class ServerConfig:
+    """Limits and identity of one server.
+
+    Attributes:
+        name: the environment's name (as in its `openenv.yaml`).
+        version: the environment's version.
+        description: one paragraph for `/metadata`.
+        max_sessions: concurrent sessions (WebSocket + stateless HTTP calls in flight).
+        max_message_bytes: largest inbound frame or HTTP body accepted.
+        step_timeout_s: bound on every environment call (reset/step/state), seconds.
+        idle_timeout_s: a session with no inbound frame for this long is closed, seconds.
+        v1: whether the `openenv.v1` subprotocol is offered.
+        retry_after_s: the `Retry-After` sent with a capacity refusal.
+    """
+
+    name: str
+    version: str = "1.0.0"
+    description: str | None = None
+    max_sessions: int = 64
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    step_timeout_s: float = 60.0
+    idle_timeout_s: float = 900.0
+    v1: bool = True
+    retry_after_s: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_sessions < 1:
+            raise ValueError("max_sessions must be at least 1")
+        if self.max_message_bytes < 1024:
+            raise ValueError("max_message_bytes must be at least 1024")
+        for field in ("step_timeout_s", "idle_timeout_s"):
+            value = getattr(self, field)
+            if not value > 0:
+                raise ValueError(f"{field} must be positive")
+
+    def limits(self) -> dict[str, Any]:
+        """The `limits` object of `/metadata` and of the v1 `session` frame."""
+        return {
+            "max_message_bytes": self.max_message_bytes,
+            "step_timeout_s": self.step_timeout_s,
+            "idle_timeout_s": self.idle_timeout_s,
+            "max_sessions": self.max_sessions,
+        }

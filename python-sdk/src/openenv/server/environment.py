@@ -1,0 +1,66 @@
+"""The `Environment` base class environment authors implement.
+
+One instance serves one session. `reset`, `step` and `state` may be `async def` (run on the event
+loop — keep them non-blocking) or plain `def` (run off the loop, in a worker thread; with
+`single_thread = True` every call of one session runs on the same dedicated thread, for
+thread-affine libraries). `close` releases what the instance holds; it is called exactly once,
+when the session ends, whatever the reason.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+from openenv.types import Action, Observation, State
+
+
+class Environment:
+    """Base class of an OpenEnv environment. Subclass and set the three type attributes."""
+
+    action_type: ClassVar[type[Action]] = Action
+    """The action model; `step` receives instances of it (validated from the wire)."""
+    observation_type: ClassVar[type[Observation]] = Observation
+    """The observation model `step` returns (published by `/schema`)."""
+    reset_observation_type: ClassVar[type[Observation] | None] = None
+    """The observation model `reset` returns, when it differs from `observation_type`."""
+    state_type: ClassVar[type[State]] = State
+    """The state model `state` returns (published by `/schema`)."""
+    single_thread: ClassVar[bool] = False
+    """Run this session's sync methods on one dedicated thread."""
+    description: ClassVar[str | None] = None
+    """A one-paragraph description for `/metadata` (defaults to the class docstring)."""
+
+    def reset(
+        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
+    ) -> Observation:
+        """Start a new episode and return its first observation."""
+        raise NotImplementedError
+
+    def step(self, action: Any) -> Observation:
+        """Apply one action and return the next observation."""
+        raise NotImplementedError
+
+    def state(self) -> State:
+        """The current episode state (`episode_id`, `step_count`, extra fields)."""
+        raise NotImplementedError
+
+    def close(self) -> None:  # noqa: B027 — optional hook
+        """Release resources; called once when the session ends."""
+
+    @classmethod
+    def reset_parameters(cls) -> tuple[frozenset[str], bool]:
+        """Names `reset` accepts and whether it takes `**kwargs`."""
+        signature = inspect.signature(cls.reset)
+        names = frozenset(
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
+        var_kw = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        return names, var_kw
+
+    @classmethod
+    def is_async(cls, method: str) -> bool:
+        """Whether the named method is a coroutine function."""
+        return inspect.iscoroutinefunction(getattr(cls, method))

@@ -1,0 +1,163 @@
+"""`EnvHost`: one environment instance, called the way its methods ask to be called.
+
+Async methods run on the event loop; sync methods run on the session's own worker thread (created on
+first use), so a blocking or hung environment holds only its own session. Every call is bounded by
+the step timeout; `close()` runs exactly once, after any call still running on the worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+
+from openenv.server.environment import Environment
+from openenv.server.faults import InvalidRequest
+from openenv.types import Observation, State
+
+MAX_EPISODE_ID_CHARS = 255
+
+
+class StepTimedOut(Exception):
+    """An environment call exceeded the step timeout; the instance must not be used again."""
+
+
+class EnvHost:
+    """Wraps one `Environment` instance for one session."""
+
+    __slots__ = ("_async", "_closed", "_executor", "_reset_names", "_reset_var_kw", "env", "timeout")
+
+    def __init__(self, env: Environment, timeout: float | None) -> None:
+        cls = type(env)
+        self.env = env
+        self.timeout = timeout
+        self._async = {name: cls.is_async(name) for name in ("reset", "step", "state", "close")}
+        self._reset_names, self._reset_var_kw = cls.reset_parameters()
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._closed = False
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        method: Callable[..., Any] = getattr(self.env, name)
+        is_async = self._async.get(name)
+        if is_async is None:
+            is_async = self._async[name] = type(self.env).is_async(name)
+        if is_async:
+            if self.timeout is None:
+                return await method(*args, **kwargs)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await method(*args, **kwargs)
+            except TimeoutError:
+                raise StepTimedOut(name) from None
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="openenv-env")
+        future = asyncio.wrap_future(self._executor.submit(lambda: method(*args, **kwargs)))
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            raise StepTimedOut(name) from None
+
+    def reset_kwargs(self, data: dict[str, Any], *, strict: bool) -> dict[str, Any]:
+        """Check `reset` data and keep what the environment's `reset` accepts.
+
+        `seed` must be an integer ≥ 0 and `episode_id` a string of at most 255 characters (or null).
+        Keys `reset` does not accept are rejected when `strict`, dropped otherwise (base level).
+        """
+        problems: list[dict[str, Any]] = []
+        seed = data.get("seed")
+        if seed is not None and (type(seed) is not int or seed < 0):
+            problems.append(_entry("seed", "Input should be an integer greater than or equal to 0", seed))
+        episode_id = data.get("episode_id")
+        if episode_id is not None and (
+            type(episode_id) is not str or len(episode_id) > MAX_EPISODE_ID_CHARS
+        ):
+            problems.append(_entry("episode_id", "Input should be a string of at most 255 characters", episode_id))
+        if self._reset_var_kw:
+            kwargs = data
+        else:
+            kwargs = {k: v for k, v in data.items() if k in self._reset_names}
+            if strict and len(kwargs) != len(data):
+                for key in data.keys() - kwargs.keys():
+                    problems.append(
+                        {"type": "extra_forbidden", "loc": [key], "msg": "reset does not accept this parameter", "input": data[key]}
+                    )
+        if problems:
+            raise InvalidRequest("Invalid reset parameters", problems)
+        return kwargs
+
+    async def reset(self, kwargs: dict[str, Any]) -> Observation:
+        return _observation(await self._call("reset", **kwargs), "reset")
+
+    async def step(self, action: pydantic.BaseModel) -> Observation:
+        return _observation(await self._call("step", action), "step")
+
+    async def invoke(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call any method of the environment (e.g. an MCP tool) under the same rules."""
+        return await self._call(name, *args, **kwargs)
+
+    async def state(self) -> dict[str, Any]:
+        state = await self._call("state")
+        if isinstance(state, State):
+            return state.model_dump(mode="json")
+        if isinstance(state, dict):
+            return state
+        raise TypeError(f"state() returned {type(state).__name__}, expected State")
+
+    async def close(self) -> None:
+        """Close the environment once; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        executor, self._executor = self._executor, None
+        try:
+            if self._async["close"]:
+                await self.env.close()  # type: ignore[func-returns-value]
+            elif executor is not None:
+                # Runs after any call still in flight on the session's thread.
+                await asyncio.wrap_future(executor.submit(self.env.close))
+            else:
+                self.env.close()
+        except Exception:
+            import logging
+
+            logging.getLogger("openenv.server").exception("environment close() failed")
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=False)
+
+    def close_later(self) -> None:
+        """Close after a timed-out call finishes, without waiting for it."""
+        if self._closed:
+            return
+        self._closed = True
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        executor.submit(self.env.close)
+        executor.shutdown(wait=False)
+
+
+def _entry(field: str, msg: str, value: Any) -> dict[str, Any]:
+    return {"type": "value_error", "loc": [field], "msg": msg, "input": value}
+
+
+def _observation(value: Any, operation: str) -> Observation:
+    if not isinstance(value, Observation):
+        raise TypeError(f"{operation}() returned {type(value).__name__}, expected an Observation")
+    return value
+
+
+def wire_observation(obs: Observation) -> dict[str, Any]:
+    """The `observation` object sent on the wire: the model's fields minus the episode fields."""
+    return obs.model_dump(mode="json", exclude=_EPISODE_FIELDS)
+
+
+def finite_or_none(reward: float | None) -> float | None:
+    return reward if reward is None or math.isfinite(reward) else None
+
+
+_EPISODE_FIELDS = frozenset({"reward", "done", "terminated", "truncated"})

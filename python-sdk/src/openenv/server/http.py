@@ -1,0 +1,226 @@
+"""The HTTP surface: `/health`, `/metadata`, `/schema`, stateless `/reset` `/step` `/state`, `/mcp`.
+
+`/reset`, `/step` and `/state` are stateless as in 0.10: each request gets a fresh environment that
+is closed afterwards (`/step` resets it first, with no arguments). Bodies larger than the message
+limit get 413; malformed bodies 422 with a `detail` list; environment failures 500 with a JSON
+`detail` (via `faults.to_wire`). JSON-RPC notifications on `/mcp` get 202 and no body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pydantic
+
+from openenv.protocol import SUBPROTOCOL_V1
+from openenv.server.faults import InvalidRequest, to_wire
+from openenv.server.host import EnvHost, StepTimedOut, wire_observation
+from openenv.server.mcp import PARSE_ERROR, McpDispatcher, rpc_error, run_tool_action
+from openenv.types import Observation
+
+if TYPE_CHECKING:
+    from openenv.server.app import OpenEnvApp
+    from openenv.server.websocket import Receive, Scope, SendFn
+
+JSON = [(b"content-type", b"application/json")]
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None = None):
+        super().__init__(str(detail))
+        self.status = status
+        self.detail = detail
+        self.headers = headers or []
+
+
+def _body_entries(errors: list[dict[str, Any]], prefix: list[str | int]) -> list[dict[str, Any]]:
+    return [{**e, "loc": [*prefix, *e.get("loc", [])]} for e in errors]
+
+
+def http_response(reward: float | None, obs: Observation) -> dict[str, Any]:
+    terminated, truncated = obs.episode_flags
+    return {
+        "observation": wire_observation(obs),
+        "reward": reward,
+        "done": terminated or truncated,
+        "metadata": obs.metadata or None,
+    }
+
+
+class HttpEndpoints:
+    """Routes and serves HTTP requests for one `OpenEnvApp`."""
+
+    def __init__(self, app: OpenEnvApp) -> None:
+        self.app = app
+        self.routes: dict[str, dict[str, Callable[[bytes], Awaitable[tuple[int, Any]]]]] = {
+            "/health": {"GET": self.health},
+            "/metadata": {"GET": self.metadata},
+            "/schema": {"GET": self.schema},
+            "/reset": {"POST": self.reset},
+            "/step": {"POST": self.step},
+            "/state": {"GET": self.state},
+            "/mcp": {"POST": self.mcp},
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: SendFn) -> None:
+        headers: list[tuple[bytes, bytes]] = []
+        try:
+            methods = self.routes.get(scope["path"])
+            if methods is None:
+                raise HttpError(404, "Not Found")
+            handler = methods.get(scope["method"])
+            if handler is None:
+                raise HttpError(405, "Method Not Allowed", [(b"allow", ", ".join(methods).encode())])
+            body = await self._read_body(receive)
+            status, payload = await handler(body)
+        except HttpError as exc:
+            status, payload, headers = exc.status, {"detail": exc.detail}, exc.headers
+        if status == 202:
+            await send({"type": "http.response.start", "status": 202, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        content = orjson.dumps(payload)
+        await send({"type": "http.response.start", "status": status, "headers": [*JSON, *headers]})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        limit = self.app.config.max_message_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise HttpError(400, "client disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(413, f"request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    @staticmethod
+    def _json_object(body: bytes, *, optional: bool) -> dict[str, Any]:
+        if not body.strip():
+            if optional:
+                return {}
+            raise HttpError(422, [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise HttpError(422, [{"type": "json_invalid", "loc": ["body"], "msg": f"JSON decode error: {exc}", "input": None}]) from None
+        if value is None and optional:
+            return {}
+        if not isinstance(value, dict):
+            raise HttpError(422, [{"type": "dict_type", "loc": ["body"], "msg": "Input should be an object", "input": value}])
+        return value
+
+    # -- discovery ---------------------------------------------------------------------------------
+    async def health(self, body: bytes) -> tuple[int, Any]:
+        return 200, {"status": "healthy"}
+
+    async def metadata(self, body: bytes) -> tuple[int, Any]:
+        app = self.app
+        config = app.config
+        cls = app.env_class
+        description = config.description or cls.description or (cls.__doc__ or "").strip().split("\n")[0]
+        return 200, {
+            "name": config.name,
+            "description": description or f"{config.name} environment",
+            "readme_content": None,
+            "version": config.version,
+            "author": None,
+            "documentation_url": None,
+            "protocols": [SUBPROTOCOL_V1] if config.v1 else [],
+            "limits": config.limits(),
+            "capabilities": {"mcp": app.is_mcp, "http_simulation": True, "tasks": False},
+        }
+
+    async def schema(self, body: bytes) -> tuple[int, Any]:
+        cls = self.app.env_class
+        reset_cls = cls.reset_observation_type
+        return 200, {
+            "action": self.app.action_schema(),
+            "observation": cls.observation_type.model_json_schema(),
+            "state": cls.state_type.model_json_schema(),
+            "reset_observation": reset_cls.model_json_schema() if reset_cls else None,
+        }
+
+    # -- stateless simulation ------------------------------------------------------------------------
+    async def _with_env(self, run: Callable[[EnvHost], Awaitable[tuple[int, Any]]], op: str) -> tuple[int, Any]:
+        app = self.app
+        if not app.has_capacity():
+            raise HttpError(503, "server at capacity", [(b"retry-after", str(app.config.retry_after_s).encode())])
+        app.active_sessions += 1
+        host: EnvHost | None = None
+        try:
+            try:
+                host = EnvHost(app.new_environment(), app.config.step_timeout_s)
+            except Exception as exc:
+                raise HttpError(500, to_wire(exc, "factory").message) from None
+            return await run(host)
+        except StepTimedOut:
+            if host is not None:
+                host.close_later()
+                host = None
+            raise HttpError(504, f"{op} exceeded the step timeout of {app.config.step_timeout_s:g} s") from None
+        except (InvalidRequest, pydantic.ValidationError) as exc:
+            wire = to_wire(exc, op)
+            raise HttpError(422, _body_entries(wire.details.get("errors", []), ["body"])) from None
+        except HttpError:
+            raise
+        except Exception as exc:
+            raise HttpError(500, to_wire(exc, op).message) from None
+        finally:
+            if host is not None:
+                await host.close()
+            app.active_sessions -= 1
+
+    async def reset(self, body: bytes) -> tuple[int, Any]:
+        data = self._json_object(body, optional=True)
+
+        async def run(host: EnvHost) -> tuple[int, Any]:
+            obs = await host.reset(host.reset_kwargs(data, strict=False))
+            return 200, http_response(obs.reward, obs)
+
+        return await self._with_env(run, "reset")
+
+    async def step(self, body: bytes) -> tuple[int, Any]:
+        data = self._json_object(body, optional=False)
+        raw_action = data.get("action")
+        if not isinstance(raw_action, dict):
+            kind = "missing" if "action" not in data else "dict_type"
+            raise HttpError(422, [{"type": kind, "loc": ["body", "action"], "msg": "Field required" if kind == "missing" else "Input should be an object", "input": raw_action}])
+        try:
+            action = self.app.validate_action(raw_action)
+        except pydantic.ValidationError as exc:
+            wire = to_wire(exc, "step")
+            raise HttpError(422, _body_entries(wire.details["errors"], ["body", "action"])) from None
+
+        async def run(host: EnvHost) -> tuple[int, Any]:
+            await host.reset({})
+            if self.app.is_mcp:
+                obs = await run_tool_action(host, action)
+            else:
+                obs = await host.step(action)
+            return 200, http_response(obs.reward, obs)
+
+        return await self._with_env(run, "step")
+
+    async def state(self, body: bytes) -> tuple[int, Any]:
+        async def run(host: EnvHost) -> tuple[int, Any]:
+            return 200, await host.state()
+
+        return await self._with_env(run, "state")
+
+    async def mcp(self, body: bytes) -> tuple[int, Any]:
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return 200, rpc_error(None, PARSE_ERROR, "Parse error")
+        response = await McpDispatcher(None, self.app).handle(message)
+        if response is None:
+            return 202, None
+        return 200, response

@@ -1,0 +1,151 @@
+"""JSON-RPC 2.0 / MCP handling for `mcp` frames on `/ws` and for `POST /mcp`.
+
+Methods: `initialize`, `ping`, `tools/list`, `tools/call` (MCP), `notifications/*` (accepted, never
+answered). A request without `id` is a notification and gets no response. `tools/call` results carry
+the MCP keys (`content`, `structuredContent`, `isError`) and, for 0.10 clients, `structured_content`,
+`is_error` and `data`. Tool calls through JSON-RPC do not count as episode steps.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from openenv.server.host import EnvHost
+from openenv.server.tools import (
+    MCPEnvironment,
+    ToolCallFailed,
+    failed_call_observation,
+    list_tools_observation,
+    tool_result,
+)
+from openenv.types import CallToolAction, CallToolObservation, ListToolsAction, Observation
+
+if TYPE_CHECKING:
+    from openenv.server.app import OpenEnvApp
+
+MCP_PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
+    -32700,
+    -32600,
+    -32601,
+    -32602,
+    -32603,
+)
+
+
+def rpc_error(request_id: Any, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+
+
+def rpc_result(request_id: Any, result: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+async def run_tool_action(host: EnvHost, action: Any) -> Observation:
+    """Serve a `CallToolAction` / `ListToolsAction` step on an `MCPEnvironment`; counts a step."""
+    env = host.env
+    assert isinstance(env, MCPEnvironment)
+    env.step_count += 1
+    if isinstance(action, ListToolsAction):
+        return list_tools_observation(type(env))
+    assert isinstance(action, CallToolAction)
+    try:
+        spec, kwargs = type(env).find_tool(action.tool_name, action.arguments)
+    except ToolCallFailed as failure:
+        return failed_call_observation(action.tool_name, failure)
+    value = await host.invoke(spec.name, **kwargs)
+    return CallToolObservation(tool_name=spec.name, result=tool_result(value))
+
+
+class McpDispatcher:
+    """Answers JSON-RPC requests against one environment instance."""
+
+    def __init__(self, host: EnvHost | None, app: OpenEnvApp) -> None:
+        self.host = host
+        self.app = app
+
+    async def handle(self, message: Any) -> dict[str, Any] | None:
+        """The JSON-RPC response for `message`, or None when it is a notification."""
+        if not isinstance(message, dict):
+            return rpc_error(None, INVALID_REQUEST, "Invalid request: expected a JSON object")
+        is_notification = "id" not in message
+        request_id = message.get("id")
+        if not is_notification and (
+            isinstance(request_id, bool) or not isinstance(request_id, str | int | None)
+        ):
+            return rpc_error(None, INVALID_REQUEST, "Invalid request: id must be a string or integer")
+        method = message.get("method")
+        params = message.get("params", {})
+        problem = None
+        if message.get("jsonrpc") != "2.0":
+            problem = "jsonrpc must be '2.0'"
+        elif not isinstance(method, str):
+            problem = "method must be a string"
+        elif not isinstance(params, dict):
+            problem = "params must be an object"
+        elif set(message) - {"jsonrpc", "id", "method", "params"}:
+            problem = "unexpected members: " + ", ".join(sorted(set(message) - {"jsonrpc", "id", "method", "params"}))
+        if problem is not None:
+            return None if is_notification else rpc_error(request_id, INVALID_REQUEST, f"Invalid request: {problem}")
+        assert isinstance(method, str)
+        if is_notification:
+            return None
+        try:
+            result = await self._call(method, params)
+        except ToolCallFailed as failure:
+            code = INVALID_PARAMS
+            return rpc_error(request_id, code, failure.message)
+        except LookupError:
+            return rpc_error(request_id, METHOD_NOT_FOUND, f"Method not found: {method}")
+        return rpc_result(request_id, result)
+
+    async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        env_cls = self.app.env_class
+        if method == "initialize":
+            asked = params.get("protocolVersion")
+            version = asked if asked in MCP_PROTOCOL_VERSIONS else MCP_PROTOCOL_VERSIONS[0]
+            return {
+                "protocolVersion": version,
+                "capabilities": {"tools": {"listChanged": False}},
+                "serverInfo": {"name": self.app.config.name, "version": self.app.config.version},
+            }
+        if method == "ping":
+            return {}
+        if method == "tools/list":
+            if not issubclass(env_cls, MCPEnvironment):
+                return {"tools": []}
+            return {"tools": [spec.as_mcp() for spec in env_cls.tool_specs()]}
+        if method == "tools/call":
+            if not issubclass(env_cls, MCPEnvironment):
+                raise ToolCallFailed("tool_not_found", f"Unknown tool: {params.get('name')!r}")
+            name = params.get("name")
+            arguments = params.get("arguments", {})
+            if not isinstance(name, str) or not isinstance(arguments, dict):
+                raise ToolCallFailed("invalid_args", "tools/call needs params {name: string, arguments: object}")
+            spec, kwargs = env_cls.find_tool(name, arguments)
+            return await self._run_tool(spec.name, kwargs)
+        raise LookupError(method)
+
+    async def _run_tool(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        host = self.host
+        owned = host is None
+        if host is None:
+            host = EnvHost(self.app.new_environment(), self.app.config.step_timeout_s)
+        try:
+            value = await host.invoke(name, **kwargs)
+            result = tool_result(value)
+            is_error = False
+        except Exception as exc:  # a failing tool is a result with isError, per MCP
+            result = {"content": [{"type": "text", "text": f"{name} failed ({type(exc).__name__})"}], "data": None}
+            is_error = True
+        finally:
+            if owned:
+                await host.close()
+        reply: dict[str, Any] = {"content": result["content"], "isError": is_error}
+        structured = result.get("structured_content")
+        if structured is not None:
+            reply["structuredContent"] = structured
+            reply["structured_content"] = structured
+        reply["is_error"] = is_error
+        reply["data"] = result.get("data")
+        return reply

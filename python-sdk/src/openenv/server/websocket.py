@@ -1,0 +1,186 @@
+"""The `/ws` endpoint: one ASGI WebSocket connection = one session = one environment instance.
+
+This module moves frames between ASGI and the sans-I/O `ServerSession`, and runs the requests the
+session hands back on the session's `EnvHost`. It enforces the size, idle and step limits; a failure
+in one session never reaches another (every exception is caught here or in `faults.to_wire`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+
+from openenv.protocol import ErrorCode, Mode
+from openenv.protocol.server import Close, Output, Request, Send, ServerSession
+from openenv.server.faults import to_wire
+from openenv.server.host import EnvHost, StepTimedOut, wire_observation
+from openenv.server.mcp import McpDispatcher, run_tool_action
+
+if TYPE_CHECKING:
+    from openenv.server.app import OpenEnvApp
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+SendFn = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("openenv.server")
+
+
+def offered_subprotocols(scope: Scope) -> list[str]:
+    """The subprotocols the client offered, in order."""
+    offered = scope.get("subprotocols") or []
+    return [str(p) for p in offered]
+
+
+class SessionRunner:
+    """Serves one accepted WebSocket connection until it closes."""
+
+    def __init__(self, app: OpenEnvApp, scope: Scope, receive: Receive, send: SendFn) -> None:
+        self.app = app
+        self.receive = receive
+        self.send = send
+        config = app.config
+        subprotocol = ServerSession.select_subprotocol(offered_subprotocols(scope), v1_enabled=config.v1)
+        self.subprotocol = subprotocol
+        self.session = ServerSession(
+            mode=Mode.V1 if subprotocol else Mode.BASE,
+            session_id=str(uuid.uuid4()),
+            limits=config.limits(),
+        )
+        self.host: EnvHost | None = None
+        self.mcp: McpDispatcher | None = None
+        self.max_bytes = config.max_message_bytes
+        self.idle_timeout = config.idle_timeout_s
+        self.closed = False
+
+    async def run(self) -> None:
+        """Accept, serve frames, and always release the environment."""
+        headers = [(b"x-openenv-session-id", self.session.session_id.encode())]
+        await self.send({"type": "websocket.accept", "subprotocol": self.subprotocol, "headers": headers})
+        try:
+            try:
+                env = self.app.new_environment()
+            except Exception as exc:
+                wire = to_wire(exc, "factory")
+                await self._write(
+                    self.session.failure(None, wire.code, wire.message, wire.details, fatal=True)
+                )
+                return
+            self.host = EnvHost(env, self.app.config.step_timeout_s)
+            self.mcp = McpDispatcher(self.host, self.app)
+            await self._write(self.session.hello())
+            await self._serve()
+        finally:
+            if self.host is not None:
+                await self.host.close()
+
+    async def _serve(self) -> None:
+        receive = self.receive
+        while not self.closed:
+            try:
+                async with asyncio.timeout(self.idle_timeout):
+                    message = await receive()
+            except TimeoutError:
+                await self._write(
+                    self.session.closing(
+                        ErrorCode.IDLE_TIMEOUT,
+                        f"no frame received for {self.idle_timeout:g} s; session closed",
+                    )
+                )
+                return
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                self.closed = True
+                return
+            if kind != "websocket.receive":
+                continue
+            text = message.get("text")
+            if text is None:
+                raw: str | bytes = message.get("bytes") or b""
+                if len(raw) > self.max_bytes:
+                    await self._too_large(len(raw))
+                    return
+                outcome = self.session.receive(raw, binary=True)
+            else:
+                if len(text) * 4 > self.max_bytes and len(text.encode()) > self.max_bytes:
+                    await self._too_large(len(text.encode()))
+                    return
+                outcome = self.session.receive(text)
+            if isinstance(outcome, list):
+                await self._write(outcome)
+                continue
+            await self._write(await self._perform(outcome))
+
+    async def _too_large(self, size: int) -> None:
+        await self._write(
+            self.session.closing(
+                ErrorCode.MESSAGE_TOO_LARGE,
+                f"frame of {size} bytes exceeds the limit of {self.max_bytes} bytes",
+            )
+        )
+
+    async def _perform(self, request: Request) -> list[Output]:
+        host = self.host
+        assert host is not None
+        session = self.session
+        kind = request.kind
+        try:
+            if kind == "step":
+                action = self.app.validate_action(request.data)
+                if self.app.is_mcp:
+                    obs = await run_tool_action(host, action)
+                else:
+                    obs = await host.step(action)
+            elif kind == "reset":
+                kwargs = host.reset_kwargs(request.data, strict=session.mode is Mode.V1)
+                obs = await host.reset(kwargs)
+            elif kind == "state":
+                return session.state(request, await host.state())
+            elif kind == "mcp":
+                assert self.mcp is not None
+                return session.mcp(request, await self.mcp.handle(request.data))
+            else:  # close
+                await host.close()
+                return [Close(1000)]
+        except StepTimedOut:
+            host.close_later()
+            self.host = None
+            return session.failure(
+                request,
+                ErrorCode.STEP_TIMEOUT,
+                f"{kind} exceeded the step timeout of {host.timeout:g} s; session closed",
+                fatal=True,
+            )
+        except pydantic.ValidationError as exc:
+            wire = to_wire(exc, kind)
+            return session.failure(request, wire.code, wire.message, wire.details)
+        except Exception as exc:
+            wire = to_wire(exc, kind)
+            return session.failure(request, wire.code, wire.message, wire.details)
+        terminated, truncated = obs.episode_flags
+        return session.observation(
+            request,
+            observation=wire_observation(obs),
+            reward=obs.reward,
+            terminated=terminated,
+            truncated=truncated,
+            metadata=obs.metadata,
+        )
+
+    async def _write(self, outputs: list[Output]) -> None:
+        send = self.send
+        try:
+            for output in outputs:
+                if isinstance(output, Send):
+                    await send({"type": "websocket.send", "text": output.text})
+                else:
+                    self.closed = True
+                    await send({"type": "websocket.close", "code": output.code, "reason": output.reason})
+        except OSError:  # the peer went away mid-write (uvicorn raises ClientDisconnected)
+            self.closed = True

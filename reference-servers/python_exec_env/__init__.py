@@ -1,0 +1,1 @@
+"""python_exec_env: the OpenEnv reference coding sandbox (see README.md)."""
