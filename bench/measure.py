@@ -323,7 +323,7 @@ async def _probe(ws_url: str, steps: int) -> dict[str, float]:
 
 
 async def _idle(
-    ws_url: str, pid: int, count: int, open_concurrency: int, timeout_s: float
+    ws_url: str, pid: int, count: int, open_concurrency: int, timeout_s: float, settle_s: float
 ) -> dict[str, Any]:
     rss0, threads0 = rss_bytes(pid), thread_count(pid)
     conns: list[ClientConnection] = []
@@ -372,15 +372,16 @@ async def _idle(
         "server_threads_before": threads0,
     }
     try:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(settle_s)
         rss1 = rss_bytes(pid)
-        idle_cpu0 = cpu_seconds(pid)
-        await asyncio.sleep(2.0)
+        idle_cpu0, t_idle = cpu_seconds(pid), time.perf_counter()
+        await asyncio.sleep(max(settle_s, 0.1))
+        idle_cpu = cpu_seconds(pid) - idle_cpu0
         result |= {
             "rss_after_mib": rss1 / 2**20,
             "rss_per_session_kib": (rss1 - rss0) / 1024 / max(opened, 1),
             "server_threads_after": thread_count(pid),
-            "idle_server_cpu_pct": 100 * (cpu_seconds(pid) - idle_cpu0) / 2.0,
+            "idle_server_cpu_pct": 100 * idle_cpu / (time.perf_counter() - t_idle),
         }
         if not errors and not timed_out:
             result |= await _probe(ws_url, 200)
@@ -394,10 +395,16 @@ async def _idle(
 
 
 def idle_sessions(
-    ws_url: str, pid: int, count: int, open_concurrency: int = 200, timeout_s: float = 600.0
+    ws_url: str,
+    pid: int,
+    count: int,
+    *,
+    open_concurrency: int = 200,
+    timeout_s: float = 600.0,
+    settle_s: float = 1.0,
 ) -> dict[str, Any]:
     """Open ``count`` sessions (each reset once) and hold them idle; report the server's RSS."""
-    return run_async(lambda: _idle(ws_url, pid, count, open_concurrency, timeout_s))
+    return run_async(lambda: _idle(ws_url, pid, count, open_concurrency, timeout_s, settle_s))
 
 
 def median_of(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -115,3 +115,115 @@ def pointer(path: Any) -> str:
     """A JSON pointer (RFC 6901) for a jsonschema error path."""
     parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
     return "/" + "/".join(parts) if parts else ""
+
+
+MAX_BUNDLE_DEPTH = 64
+
+
+@dataclass
+class Bundle:
+    """A document whose external schema ``$ref``s were moved into ``components/schemas``."""
+
+    document: Any
+    schemas: dict[str, Any]
+    external_refs: list[tuple[str, str]]  # (pointer in the source document, ref as written)
+    errors: list[str]
+
+
+def bundle(document: Any, doc_path: Path) -> Bundle:
+    """Rewrite every ``$ref`` to a local ``*.schema.json`` file into ``#/components/schemas/<Name>``.
+
+    Referenced schema files are loaded (strictly), their own relative ``$ref``s rewritten the same
+    way, ``$id`` dropped (it would change the base URI inside the bundle), and the result stored
+    under ``components.schemas``. Refs that start with ``#`` are left alone. Problems (missing
+    file, non-schema ref, too deep) are reported as ``<file>#<pointer>: ...`` lines.
+    """
+    out = Bundle(document=None, schemas={}, external_refs=[], errors=[])
+
+    def rewrite(node: Any, base_dir: Path, where: str, ptr: tuple[str, ...], depth: int) -> Any:
+        if depth > MAX_BUNDLE_DEPTH:
+            out.errors.append(f"{where}#{pointer(ptr)}: nesting deeper than {MAX_BUNDLE_DEPTH}")
+            return node
+        if isinstance(node, list):
+            return [rewrite(v, base_dir, where, (*ptr, str(i)), depth + 1) for i, v in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        result = {k: rewrite(v, base_dir, where, (*ptr, k), depth + 1) for k, v in node.items()}
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            if where == str(doc_path):
+                out.external_refs.append((pointer((*ptr, "$ref")), ref))
+            file_part = ref.split("#", 1)[0]
+            target = (base_dir / file_part).resolve()
+            if not file_part.endswith(SCHEMA_SUFFIX):
+                out.errors.append(f"{where}#{pointer((*ptr, '$ref'))}: {ref!r} is not a schema file")
+                return result
+            name = schema_name(target)
+            result["$ref"] = f"#/components/schemas/{name}"
+            if name not in out.schemas:
+                out.schemas[name] = {}  # placeholder: stops cycles
+                try:
+                    loaded = load_json(target)
+                except (BadJson, OSError, UnicodeDecodeError) as exc:
+                    out.errors.append(f"{where}#{pointer((*ptr, '$ref'))}: cannot load {ref!r}: {exc}")
+                    return result
+                body = rewrite(loaded, target.parent, str(target), (), depth + 1)
+                if isinstance(body, dict):
+                    body.pop("$id", None)
+                out.schemas[name] = body
+        return result
+
+    rewritten = rewrite(document, doc_path.parent, str(doc_path), (), 0)
+    if out.schemas and isinstance(rewritten, dict):
+        components = rewritten.setdefault("components", {})
+        if isinstance(components, dict):
+            existing = components.setdefault("schemas", {})
+            if isinstance(existing, dict):
+                for name, schema in out.schemas.items():
+                    if name in existing:
+                        out.errors.append(f"{doc_path}#/components/schemas/{name}: name clash")
+                    existing[name] = schema
+    out.document = rewritten
+    return out
+
+
+def local_refs(node: Any, ptr: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Every ``$ref`` string in ``node`` as (pointer of the ref, value)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                found.append((pointer((*ptr, key)), value))
+            else:
+                found += local_refs(value, (*ptr, key))
+    elif isinstance(node, list):
+        for idx, value in enumerate(node):
+            found += local_refs(value, (*ptr, str(idx)))
+    return found
+
+
+def resolve_pointer(document: Any, fragment: str) -> bool:
+    """Whether the JSON pointer ``fragment`` (``/a/b``) exists in ``document``."""
+    node = document
+    for raw in fragment.split("/")[1:] if fragment else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def load_yaml(path: Path) -> Any:
+    """Read a YAML document (size-bounded) with the safe loader; ``BadJson`` if unparsable."""
+    import yaml
+
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise BadJson(f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BadJson(f"not valid YAML: {exc}".replace("\n", " ")) from exc

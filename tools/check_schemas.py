@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check schemas/ and its example corpora.")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root")
     args = parser.parse_args(argv)
-    errors = run(args.root.resolve())
+    errors = list(dict.fromkeys(run(args.root.resolve())))
     for line in errors:
         print(line)
     if errors:

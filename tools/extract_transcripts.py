@@ -1,7 +1,7 @@
 """Turn the captured openenv 0.10 transcripts into schema examples and invalid cases.
 
 Contract: reads ``transcripts.txt``, ``transcripts2.txt``, ``transcripts3.txt`` and
-``transcripts_coding.txt`` from ``--source`` (read-only; default
+``transcripts_coding.txt`` (and the ``GET /schema`` body ``schema_echo.json``) from ``--source`` (read-only; default
 ``../shared/reference/openenv-0.10`` next to the repository) and writes
 ``schemas/examples/<Schema>/legacy-*.json`` (frames and bodies 0.10 accepted or emitted) and
 ``schemas/invalid/<Schema>/legacy-*.json`` (frames 0.10 itself rejected at the protocol level),
@@ -318,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"extract_transcripts: missing {path}", file=sys.stderr)
             return 1
         parse_file(path, out)
+    echo_schema = args.source / "schema_echo.json"
+    if echo_schema.is_file():
+        value = strict_loads(echo_schema.read_text(encoding="utf-8"))
+        out.add("examples", "SchemaResponse", "echo-http-get-schema", value, echo_schema.name,
+                "0.10 sent it (GET /schema)")
     count = write(out, args.root / "schemas")
     print(f"extract_transcripts: wrote {count} cases, skipped {len(out.skipped)} lines")
     return 0

@@ -5,6 +5,7 @@ the clients (`EnvClient`, `GenericEnvClient`) and the error tree (`openenv.error
 runtime lives in `openenv.server`.
 """
 
+from openenv.client import EnvClient, GenericEnvClient, GenericSyncEnvClient, SyncEnvClient
 from openenv.errors import (
     OpenEnvError,
     RemoteError,
@@ -30,6 +31,9 @@ __all__ = [
     "Action",
     "CallToolAction",
     "CallToolObservation",
+    "EnvClient",
+    "GenericEnvClient",
+    "GenericSyncEnvClient",
     "ListToolsAction",
     "ListToolsObservation",
     "Observation",
@@ -38,6 +42,7 @@ __all__ = [
     "SessionLostError",
     "State",
     "StepResult",
+    "SyncEnvClient",
     "Tool",
     "ToolError",
     "TransportError",

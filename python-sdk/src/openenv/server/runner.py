@@ -8,6 +8,7 @@ log off, and a WebSocket size limit of twice the app's message limit (frames bet
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -46,8 +47,24 @@ def uvicorn_config(app: OpenEnvApp, host: str = "127.0.0.1", port: int = 8000, *
     return uvicorn.Config(app, **options)
 
 
+class _DenialNoiseFilter(logging.Filter):
+    """Drop uvicorn's false alarm after a deliberate pre-upgrade refusal (HTTP 503 / 404).
+
+    uvicorn's sans-I/O WebSocket protocol marks the handshake complete only for `websocket.accept`
+    and `websocket.close`, so a completed `websocket.http.response` is logged as an error.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing handshake" not in record.getMessage()
+
+
+def install_log_filters() -> None:
+    logging.getLogger("uvicorn.error").addFilter(_DenialNoiseFilter())
+
+
 def run(app: OpenEnvApp, host: str = "127.0.0.1", port: int = 8000, **overrides: Any) -> None:
     """Serve `app` until interrupted."""
     import uvicorn
 
+    install_log_filters()
     uvicorn.Server(uvicorn_config(app, host, port, **overrides)).run()

@@ -1,0 +1,338 @@
+"""Side-by-side benchmark: openenv 0.10.0's server vs this project's, same env, same machine.
+
+Run from the repository root: ``.venv/bin/python bench/run.py`` (``--help`` for the knobs; the
+exact commands and the figures are in ``bench/README.md``). Each server runs pinned to CPU 0
+(``taskset -c 0``), the measuring process and its sync-client children on CPU 1. Measurements,
+interleaved side by side for ``--runs`` rounds (median reported):
+
+* ``seq_raw``       sequential step round trips, one raw ``websockets`` client;
+* ``conc_<K>``      aggregate steps/s of K sessions stepping in a closed loop for ``--duration``
+                    seconds, with p50/p99 step latency;
+* ``new_session``   new ``/ws`` session + first reset, p50/p99;
+* ``sync_client``   sequential steps through each project's own sync client (0.10's
+                    ``GenericEnvClient(...).sync()`` in ``.venv-openenv010``, ours in ``.venv``);
+* every row carries server CPU µs/op from ``/proc``;
+* ``idle``          (once, on a fresh server) N sessions opened, reset and held idle; RSS/session.
+
+Prints a table with ratios ours/0.10 and writes ``<out-dir>/<UTC timestamp>.json``. Exit status 0
+when every requested side produced every measurement, 1 otherwise (the JSON is written anyway,
+with an ``error`` string where a side or a measurement failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import measure
+from bench.servers import SIDES, Side, start_side
+from interop.legacy_server import legacy_env, legacy_python
+from interop.server_process import ServerProcess, ServerStartError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT_DIR = REPO_ROOT / "bench" / "results"
+SERVER_CPU, CLIENT_CPU = 0, 1
+LABELS = {"legacy": "openenv-0.10.0", "ours": "ours"}
+
+# (measurement, key, label, unit, higher_is_better)
+TABLE_ROWS: list[tuple[str, str, str, str, bool]] = [
+    ("seq_raw", "ops_s", "sequential steps/s, raw websockets", "steps/s", True),
+    ("seq_raw", "p50_ms", "sequential step p50", "ms", False),
+    ("seq_raw", "server_cpu_us_op", "server CPU per sequential step", "µs", False),
+    ("conc_16", "ops_s", "16 sessions, aggregate", "steps/s", True),
+    ("conc_16", "server_cpu_us_op", "server CPU per step @16", "µs", False),
+    ("conc_64", "ops_s", "64 sessions, aggregate", "steps/s", True),
+    ("conc_64", "p50_ms", "step latency p50 @64", "ms", False),
+    ("conc_64", "p99_ms", "step latency p99 @64", "ms", False),
+    ("conc_64", "server_cpu_us_op", "server CPU per step @64", "µs", False),
+    ("new_session", "p50_ms", "new session + first reset p50", "ms", False),
+    ("new_session", "p99_ms", "new session + first reset p99", "ms", False),
+    ("new_session", "server_cpu_us_op", "server CPU per new session", "µs", False),
+    ("sync_client", "ops_s", "sequential steps/s, own sync client", "steps/s", True),
+    ("sync_client", "server_cpu_us_op", "server CPU per sync-client step", "µs", False),
+    ("idle", "sessions", "idle sessions held", "sessions", True),
+    ("idle", "rss_per_session_kib", "server RSS per idle session", "KiB", False),
+]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
+    p.add_argument("--runs", type=int, default=3, help="rounds of every measurement (median)")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds per concurrent run")
+    p.add_argument("--seq-steps", type=int, default=5000)
+    p.add_argument("--client-steps", type=int, default=2000, help="steps via the sync client")
+    p.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    p.add_argument("--connects", type=int, default=200, help="new sessions per run")
+    p.add_argument("--idle-sessions", type=int, default=10_000, help="ours; 0 skips")
+    p.add_argument("--legacy-idle-sessions", type=int, default=10_000, help="0.10; 0 skips")
+    p.add_argument("--idle-timeout", type=float, default=600.0, help="bound for opening them")
+    p.add_argument("--idle-settle", type=float, default=1.0, help="seconds before reading RSS")
+    p.add_argument(
+        "--idle-same-server",
+        action="store_true",
+        help="measure idle sessions on the already loaded server instead of a fresh one",
+    )
+    p.add_argument(
+        "--ours-launcher", choices=["auto", "serve", "module", "uvicorn"], default="auto"
+    )
+    p.add_argument("--startup-timeout", type=float, default=60.0)
+    p.add_argument("--no-pin", action="store_true", help="do not pin server/client to CPUs")
+    p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    a = p.parse_args(argv)
+    bounds = {
+        "runs": (1, 20),
+        "duration": (0.1, 120),
+        "seq_steps": (1, 1_000_000),
+        "client_steps": (1, 1_000_000),
+        "connects": (1, 10_000),
+        "idle_sessions": (0, 20_000),
+        "legacy_idle_sessions": (0, 20_000),
+        "idle_timeout": (1, 3600),
+        "idle_settle": (0, 60),
+        "startup_timeout": (1, 600),
+    }
+    for name, (lo, hi) in bounds.items():
+        if not lo <= getattr(a, name) <= hi:
+            p.error(f"--{name.replace('_', '-')} must be in {lo}..{hi}")
+    if any(not 1 <= k <= 1000 for k in a.concurrency):
+        p.error("--concurrency values must be in 1..1000")
+    return a
+
+
+def raise_fd_limit(needed: int) -> int:
+    """Raise RLIMIT_NOFILE's soft limit towards ``needed`` (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(hard, max(soft, needed)) if hard != resource.RLIM_INFINITY else max(soft, needed)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+def machine_meta(args: argparse.Namespace, pinned: bool) -> dict[str, Any]:
+    return {
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "pinned": pinned,
+        "server_cpu": SERVER_CPU if pinned else None,
+        "client_cpu": CLIENT_CPU if pinned else None,
+        "loadavg_start": os.getloadavg(),
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "workload": "line env step, alternating right 1 / left 1",
+    }
+
+
+class Contender:
+    """One server under test and everything measured on it."""
+
+    def __init__(self, side: Side, args: argparse.Namespace, cpu: int | None) -> None:
+        self.side = side
+        self.args = args
+        self.cpu = cpu
+        self.server: ServerProcess | None = None
+        self.results: dict[str, Any] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.error: str | None = None
+
+    @property
+    def max_sessions(self) -> int:
+        return max([256, *self.args.concurrency, self.args.legacy_idle_sessions + 16])
+
+    def start(self) -> None:
+        self.server = start_side(
+            self.side,
+            cpu=self.cpu,
+            max_sessions=self.max_sessions,
+            launcher=self.args.ours_launcher,
+            startup_timeout_s=self.args.startup_timeout,
+        )
+        self.results["server_argv"] = self.server.proc.args
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def sync_client_python(self) -> tuple[Path, dict[str, str]]:
+        if self.side == "legacy":
+            return legacy_python(), legacy_env()
+        return Path(sys.executable), dict(os.environ)
+
+    def plan(self) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+        srv = self.server
+        assert srv is not None
+        a = self.args
+        python, env = self.sync_client_python()
+        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("seq_raw", lambda: measure.seq_raw(srv.ws_url, srv.pid, a.seq_steps))
+        ]
+        for k in a.concurrency:
+            steps.append(
+                (f"conc_{k}", lambda k=k: measure.concurrent(srv.ws_url, srv.pid, k, a.duration))
+            )
+        steps.append(("new_session", lambda: measure.new_sessions(srv.ws_url, srv.pid, a.connects)))
+        steps.append(
+            (
+                "sync_client",
+                lambda: measure.sync_client(
+                    python, self.side, srv.base_url, srv.pid, a.client_steps, 120.0, env
+                ),
+            )
+        )
+        return steps
+
+
+def run_measurements(sides: list[Contender], runs: int) -> None:
+    names = [name for name, _ in sides[0].plan()]
+    for r in range(runs):
+        for name in names:
+            for s in sides:
+                if s.error or s.server is None or s.results.get(name, {}).get("error"):
+                    continue
+                fn = dict(s.plan())[name]
+                try:
+                    row = fn()
+                except Exception as exc:  # record and go on with the other measurements
+                    s.results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+                    if not s.server.alive():
+                        s.error = f"server died during {name}: {s.server.stderr_tail()}"
+                    continue
+                s.rows.setdefault(name, []).append(row)
+                print(
+                    f"  run {r + 1}/{runs} {LABELS[s.side]:>15} {name:12} {brief(row)}", flush=True
+                )
+                time.sleep(0.3)
+    for s in sides:
+        for name, rows in s.rows.items():
+            if not s.results.get(name, {}).get("error"):
+                s.results[name] = measure.median_of(rows)
+
+
+def run_idle(s: Contender, count: int, timeout_s: float, settle_s: float, fresh: bool) -> None:
+    """Idle sessions, by default on a fresh server (clean RSS baseline)."""
+    try:
+        if fresh or s.server is None:
+            s.stop()
+            s.start()
+        assert s.server is not None
+        row = measure.idle_sessions(
+            s.server.ws_url, s.server.pid, count, timeout_s=timeout_s, settle_s=settle_s
+        )
+    except Exception as exc:
+        s.results["idle"] = {"requested": count, "error": f"{type(exc).__name__}: {exc}"}
+        return
+    s.results["idle"] = row
+    print(f"  idle {LABELS[s.side]:>15} {brief(row)}", flush=True)
+
+
+def brief(row: dict[str, Any]) -> str:
+    keys = ("ops_s", "p50_ms", "p99_ms", "server_cpu_us_op", "sessions", "rss_per_session_kib")
+    parts = [f"{k}={row[k]:.4g}" for k in keys if isinstance(row.get(k), int | float)]
+    if row.get("error"):
+        parts.append(f"error={row['error']!r}")
+    return " ".join(parts)
+
+
+def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    legacy, ours = results.get("legacy", {}), results.get("ours", {})
+    out: dict[str, float] = {}
+    for name, key, _label, _unit, _higher in TABLE_ROWS:
+        a = legacy.get(name, {}).get(key)
+        b = ours.get(name, {}).get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float) and a:
+            out[f"{name}.{key}"] = b / a
+    return out
+
+
+def table(results: dict[str, dict[str, Any]], ratio: dict[str, float]) -> str:
+    def fmt(value: Any) -> str:
+        if isinstance(value, int):
+            return f"{value:,}"
+        return f"{value:,.4g}" if isinstance(value, float) else "–"
+
+    head = f"{'measurement':40} {'unit':8} {'0.10.0':>10} {'ours':>10} {'ours/0.10':>10}  better"
+    lines = [head, "-" * len(head)]
+    for name, key, label, unit, higher in TABLE_ROWS:
+        a = results.get("legacy", {}).get(name, {}).get(key)
+        b = results.get("ours", {}).get(name, {}).get(key)
+        r = ratio.get(f"{name}.{key}")
+        lines.append(
+            f"{label:40} {unit:8} {fmt(a):>10} {fmt(b):>10} "
+            f"{(f'{r:.2f}x' if r is not None else '–'):>10}  {'higher' if higher else 'lower'}"
+        )
+    for side, res in results.items():
+        for name, row in res.items():
+            if isinstance(row, dict) and row.get("error"):
+                lines.append(f"! {LABELS[side]} {name}: {row['error']}")
+        if res.get("error"):
+            lines.append(f"! {LABELS[side]}: {res['error']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    pinned = not args.no_pin and (os.cpu_count() or 1) >= 2
+    cpu = SERVER_CPU if pinned else None
+    raise_fd_limit(2 * max(args.idle_sessions, args.legacy_idle_sessions) + 1024)
+    meta = machine_meta(args, pinned)
+    sides = [Contender(side, args, cpu) for side in args.sides]
+    try:
+        for s in sides:
+            try:
+                s.start()
+            except (ServerStartError, OSError) as exc:
+                s.error = f"server did not start: {exc}"
+                print(f"! {LABELS[s.side]}: {s.error}", file=sys.stderr, flush=True)
+        if pinned:
+            os.sched_setaffinity(0, {CLIENT_CPU})
+        live = [s for s in sides if not s.error]
+        if live:
+            run_measurements(live, args.runs)
+        for s in live:
+            count = args.idle_sessions if s.side == "ours" else args.legacy_idle_sessions
+            if count and not s.error:
+                run_idle(s, count, args.idle_timeout, args.idle_settle, not args.idle_same_server)
+    finally:
+        for s in sides:
+            s.stop()
+    meta["loadavg_end"] = os.getloadavg()
+    results: dict[str, dict[str, Any]] = {}
+    for s in sides:
+        results[s.side] = dict(s.results)
+        if s.error:
+            results[s.side]["error"] = s.error
+    ratio = ratios(results)
+    report = {"meta": meta, "results": results, "ratios_ours_over_legacy": ratio}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out_dir / f"{stamp}.json"
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(table(results, ratio))
+    print(f"wrote {out}")
+    failed = any(
+        s.error or any(isinstance(v, dict) and v.get("error") for v in s.results.values())
+        for s in sides
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""`openenv validate`: check an `openenv.yaml` against the manifest schema (generated model)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+
+class ManifestError(Exception):
+    """The manifest is missing, unreadable or invalid; the message names file and field."""
+
+
+def load_manifest(path: Path) -> Any:
+    """Parse and validate a manifest; returns the generated `Manifest` model."""
+    from openenv._generated import manifest as generated
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ManifestError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: the manifest must be a mapping of keys to values")
+    try:
+        return generated.Manifest.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ManifestError(f"{path}: {field}: {first['msg']}{more}") from None
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    manifest = load_manifest(Path(args.path))
+    print(f"{args.path}: valid manifest for {getattr(manifest, 'name', '?')}")
+    return 0

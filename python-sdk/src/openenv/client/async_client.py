@@ -1,0 +1,273 @@
+"""`EnvClient`: the async client of one OpenEnv session.
+
+Hand-twinned with `sync_client.SyncEnvClient` (same method names, no `await`); both only move frames,
+everything else lives in `_base` and `openenv.protocol.client`. The client opens its session on
+`connect()` (or the first call) and never opens another behind the caller's back: a dropped connection
+raises `SessionLostError`, and only an explicit `connect()` starts a new session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar, Generic, TypeVar
+
+import websockets.asyncio.client as ws_client
+from websockets.exceptions import ConnectionClosed
+
+from openenv.client._base import ClientSettings, ProtocolChoice, ResultParser, action_payload
+from openenv.errors import (
+    ClientClosedError,
+    RemoteProtocolError,
+    RequestTimeoutError,
+    SessionLostError,
+)
+from openenv.protocol.client import ClientSession, Outcome
+from openenv.protocol.codes import Mode
+from openenv.transports.websocket import handshake_error, session_errors
+from openenv.types import CallToolAction, ListToolsAction, Observation, State, StepResult
+
+ObsT = TypeVar("ObsT")
+ClientT = TypeVar("ClientT", bound="EnvClient[Any]")
+
+
+class EnvClient(Generic[ObsT]):
+    """Async client of one environment session.
+
+    Subclass it and set `observation_type` (and `state_type`) for typed results, or use
+    `GenericEnvClient` for plain dicts.
+    """
+
+    observation_type: ClassVar[type[Observation] | None] = None
+    state_type: ClassVar[type[State] | None] = None
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 10.0,
+        max_message_bytes: int | None = None,
+        protocol: ProtocolChoice = "auto",
+        headers: dict[str, str] | None = None,
+        provider: Any = None,
+    ) -> None:
+        if base_url is None and provider is None:
+            raise ValueError("pass base_url= or provider=")
+        options: dict[str, Any] = {
+            "timeout_s": timeout_s,
+            "connect_timeout_s": connect_timeout_s,
+            "protocol": protocol,
+            "headers": dict(headers or {}),
+        }
+        if max_message_bytes is not None:
+            options["max_message_bytes"] = max_message_bytes
+        self._options = options
+        self.settings = ClientSettings(base_url=base_url or "http://unset", **options)
+        self.provider = provider
+        self._server: Any = None
+        self._parser: ResultParser[ObsT] = ResultParser(self.observation_type, self.state_type)
+        self._ws: ws_client.ClientConnection | None = None
+        self._core: ClientSession | None = None
+        self._lost: SessionLostError | None = None
+        self._closed = False
+        self._lock = asyncio.Lock()
+
+    # -- construction helpers ---------------------------------------------------------------------
+    @classmethod
+    def with_provider(cls: type[ClientT], provider: Any, **options: Any) -> ClientT:
+        """A client whose server is started by `provider` on connect and stopped on close."""
+        return cls(provider=provider, **options)
+
+    @classmethod
+    def replicas(cls: type[ClientT], provider: Any, count: int, **options: Any) -> list[ClientT]:
+        """`count` clients, each with its own server from `provider` (N parallel rollouts)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        return [cls.with_provider(provider, **options) for _ in range(count)]
+
+    def sync(self) -> Any:
+        """The sync twin of this client, with the same settings (a new, separate session)."""
+        from openenv.client.sync_client import SyncEnvClient
+
+        twin = SyncEnvClient(
+            None if self.provider else self.settings.base_url, provider=self.provider, **self._options
+        )
+        twin.observation_type = self.observation_type
+        twin.state_type = self.state_type
+        twin._parser = self._parser
+        return twin
+
+    # -- session properties -----------------------------------------------------------------------
+    @property
+    def mode(self) -> Mode | None:
+        """The negotiated mode (None before connecting)."""
+        return self._core.mode if self._core else None
+
+    @property
+    def session_id(self) -> str | None:
+        """The server's id of this session (v1 only)."""
+        return self._core.session_id if self._core else None
+
+    @property
+    def limits(self) -> dict[str, Any]:
+        """The limits the server advertised in its v1 hello ({} in base mode)."""
+        return dict(self._core.limits) if self._core else {}
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def connect(self: ClientT) -> ClientT:
+        """Open a new session (closing the current one, if any)."""
+        if self._ws is not None:
+            await self._disconnect()
+        self._closed = False
+        self._lost = None
+        if self.provider is not None and self._server is None:
+            self._server = await asyncio.to_thread(self.provider.start)
+            self.settings = ClientSettings(base_url=self._server.base_url, **self._options)
+        settings = self.settings
+        try:
+            ws = await ws_client.connect(
+                settings.ws_url,
+                subprotocols=settings.subprotocols,  # type: ignore[arg-type]
+                additional_headers=settings.headers or None,
+                open_timeout=settings.connect_timeout_s,
+                max_size=settings.max_message_bytes,
+                compression=None,
+                proxy=None,
+                ping_interval=20,
+                ping_timeout=20,
+            )
+        except Exception as exc:
+            raise handshake_error(exc, settings.ws_url) from None
+        try:
+            core = ClientSession.after_handshake(ws.subprotocol)
+            if settings.protocol == "v1" and core.mode is not Mode.V1:
+                raise RemoteProtocolError("the server does not support the openenv.v1 subprotocol")
+            if core.awaiting_hello:
+                async with asyncio.timeout(settings.connect_timeout_s):
+                    core.receive(await ws.recv())
+        except BaseException:
+            await ws.close()
+            raise
+        self._ws, self._core = ws, core
+        return self
+
+    async def close(self) -> None:
+        """End the session (sends `close`) and stop the provider's server, if any."""
+        self._closed = True
+        await self._disconnect()
+        server, self._server = self._server, None
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+    async def _disconnect(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is None:
+            return
+        try:
+            await ws.send(ClientSession.close_frame())
+        except ConnectionClosed:
+            pass
+        await ws.close()
+
+    async def __aenter__(self: ClientT) -> ClientT:
+        return await self.connect()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- requests -----------------------------------------------------------------------------------
+    async def _request(self, kind: str, data: dict[str, Any] | None = None) -> Outcome:
+        async with self._lock:
+            if self._lost is not None:
+                raise self._lost
+            if self._ws is None:
+                if self._closed:
+                    raise ClientClosedError("the client is closed; call connect() to open a new session")
+                await self.connect()
+            ws, core = self._ws, self._core
+            assert ws is not None and core is not None
+            error: Exception
+            try:
+                with session_errors():
+                    await ws.send(core.request(kind, data))
+                    async with asyncio.timeout(self.settings.timeout_s):
+                        while True:
+                            outcome = core.receive(await ws.recv())
+                            if outcome is not None:
+                                return outcome
+            except TimeoutError:
+                error = RequestTimeoutError(f"no reply to '{kind}' within {self.settings.timeout_s:g} s")
+            except (SessionLostError, RemoteProtocolError) as exc:
+                error = exc
+            await self._abandon(error)
+            raise error
+
+    async def _abandon(self, error: Exception) -> None:
+        """Drop a connection left unusable by `error`; later calls raise `SessionLostError`."""
+        ws, self._ws = self._ws, None
+        if isinstance(error, SessionLostError):
+            self._lost = error
+        else:
+            self._lost = SessionLostError(f"session abandoned after: {error}")
+        if ws is not None:
+            await ws.close()
+
+    async def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> StepResult[ObsT]:
+        """Start an episode."""
+        data = dict(kwargs)
+        if seed is not None:
+            data["seed"] = seed
+        if episode_id is not None:
+            data["episode_id"] = episode_id
+        outcome = await self._request("reset", data)
+        assert self._core is not None
+        return self._parser.step_result(outcome, self._core.mode)
+
+    async def step(self, action: Any) -> StepResult[ObsT]:
+        """Apply one action (a pydantic model or a dict)."""
+        outcome = await self._request("step", action_payload(action))
+        assert self._core is not None
+        return self._parser.step_result(outcome, self._core.mode)
+
+    async def state(self) -> Any:
+        """The episode state (`State`, or `state_type`)."""
+        return self._parser.state(await self._request("state"))
+
+    async def mcp(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one JSON-RPC request in an `mcp` frame; returns its `result` (raises on `error`)."""
+        request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
+        reply = (await self._request("mcp", request)).data
+        if "error" in reply:
+            error = reply["error"] if isinstance(reply["error"], dict) else {}
+            raise RemoteProtocolError(f"MCP {method} failed: {error.get('code')} {error.get('message')}")
+        result = reply.get("result")
+        return result if isinstance(result, dict) else {}
+
+    async def list_tools(self) -> list[dict[str, Any]]:
+        """The environment's MCP tools (`name`, `description`, `inputSchema`)."""
+        tools = (await self.mcp("tools/list")).get("tools", [])
+        return tools if isinstance(tools, list) else []
+
+    async def call_tool(self, name: str, **arguments: Any) -> Any:
+        """Call an MCP tool out of band (not an episode step); returns its structured result."""
+        result = await self.mcp("tools/call", {"name": name, "arguments": arguments})
+        if result.get("isError") or result.get("is_error"):
+            raise RemoteProtocolError(f"tool {name} failed: {result.get('content')}")
+        if "data" in result:
+            return result["data"]
+        return result.get("structuredContent", result.get("content"))
+
+    async def step_tool(self, name: str, **arguments: Any) -> StepResult[ObsT]:
+        """Call an MCP tool as an episode step (`CallToolAction`)."""
+        return await self.step(CallToolAction(tool_name=name, arguments=arguments))
+
+    async def step_list_tools(self) -> StepResult[ObsT]:
+        """List tools as an episode step (`ListToolsAction`)."""
+        return await self.step(ListToolsAction())
+
+
+class GenericEnvClient(EnvClient[dict[str, Any]]):
+    """A client for any environment: dict actions in, dict observations out."""
+
+
+__all__ = ["EnvClient", "GenericEnvClient"]

@@ -1,0 +1,237 @@
+"""`SyncEnvClient`: the sync twin of `EnvClient`, on a real blocking WebSocket transport.
+
+Hand-twinned with `async_client.EnvClient`: the same method names and behaviour, without `await`,
+built on `websockets.sync` (no event loop, no helper thread). Notebook- and debugger-friendly, and
+cheaper per call than a client that hops to a private event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar, Generic, TypeVar
+
+import websockets.sync.client as ws_client
+from websockets.exceptions import ConnectionClosed
+
+from openenv.client._base import ClientSettings, ProtocolChoice, ResultParser, action_payload
+from openenv.errors import (
+    ClientClosedError,
+    RemoteProtocolError,
+    RequestTimeoutError,
+    SessionLostError,
+)
+from openenv.protocol.client import ClientSession, Outcome
+from openenv.protocol.codes import Mode
+from openenv.transports.websocket import handshake_error, session_errors
+from openenv.types import CallToolAction, ListToolsAction, Observation, State, StepResult
+
+ObsT = TypeVar("ObsT")
+ClientT = TypeVar("ClientT", bound="SyncEnvClient[Any]")
+
+
+class SyncEnvClient(Generic[ObsT]):
+    """Sync client of one environment session (see `EnvClient`)."""
+
+    observation_type: ClassVar[type[Observation] | None] = None
+    state_type: ClassVar[type[State] | None] = None
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 10.0,
+        max_message_bytes: int | None = None,
+        protocol: ProtocolChoice = "auto",
+        headers: dict[str, str] | None = None,
+        provider: Any = None,
+    ) -> None:
+        if base_url is None and provider is None:
+            raise ValueError("pass base_url= or provider=")
+        options: dict[str, Any] = {
+            "timeout_s": timeout_s,
+            "connect_timeout_s": connect_timeout_s,
+            "protocol": protocol,
+            "headers": dict(headers or {}),
+        }
+        if max_message_bytes is not None:
+            options["max_message_bytes"] = max_message_bytes
+        self._options = options
+        self.settings = ClientSettings(base_url=base_url or "http://unset", **options)
+        self.provider = provider
+        self._server: Any = None
+        self._parser: ResultParser[ObsT] = ResultParser(self.observation_type, self.state_type)
+        self._ws: ws_client.ClientConnection | None = None
+        self._core: ClientSession | None = None
+        self._lost: SessionLostError | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def with_provider(cls: type[ClientT], provider: Any, **options: Any) -> ClientT:
+        """A client whose server is started by `provider` on connect and stopped on close."""
+        return cls(provider=provider, **options)
+
+    @property
+    def mode(self) -> Mode | None:
+        return self._core.mode if self._core else None
+
+    @property
+    def session_id(self) -> str | None:
+        return self._core.session_id if self._core else None
+
+    @property
+    def limits(self) -> dict[str, Any]:
+        return dict(self._core.limits) if self._core else {}
+
+    def connect(self: ClientT) -> ClientT:
+        """Open a new session (closing the current one, if any)."""
+        if self._ws is not None:
+            self._disconnect()
+        self._closed = False
+        self._lost = None
+        if self.provider is not None and self._server is None:
+            self._server = self.provider.start()
+            self.settings = ClientSettings(base_url=self._server.base_url, **self._options)
+        settings = self.settings
+        try:
+            ws = ws_client.connect(
+                settings.ws_url,
+                subprotocols=settings.subprotocols,  # type: ignore[arg-type]
+                additional_headers=settings.headers or None,
+                open_timeout=settings.connect_timeout_s,
+                max_size=settings.max_message_bytes,
+                compression=None,
+                proxy=None,
+            )
+        except Exception as exc:
+            raise handshake_error(exc, settings.ws_url) from None
+        try:
+            core = ClientSession.after_handshake(ws.subprotocol)
+            if settings.protocol == "v1" and core.mode is not Mode.V1:
+                raise RemoteProtocolError("the server does not support the openenv.v1 subprotocol")
+            if core.awaiting_hello:
+                core.receive(ws.recv(timeout=settings.connect_timeout_s))
+        except TimeoutError:
+            ws.close()
+            raise RemoteProtocolError("no v1 'session' frame after the handshake") from None
+        except BaseException:
+            ws.close()
+            raise
+        self._ws, self._core = ws, core
+        return self
+
+    def close(self) -> None:
+        """End the session (sends `close`) and stop the provider's server, if any."""
+        self._closed = True
+        self._disconnect()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def _disconnect(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is None:
+            return
+        try:
+            ws.send(ClientSession.close_frame())
+        except ConnectionClosed:
+            pass
+        ws.close()
+
+    def __enter__(self: ClientT) -> ClientT:
+        return self.connect()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _request(self, kind: str, data: dict[str, Any] | None = None) -> Outcome:
+        with self._lock:
+            if self._lost is not None:
+                raise self._lost
+            if self._ws is None:
+                if self._closed:
+                    raise ClientClosedError("the client is closed; call connect() to open a new session")
+                self.connect()
+            ws, core = self._ws, self._core
+            assert ws is not None and core is not None
+            error: Exception
+            try:
+                with session_errors():
+                    ws.send(core.request(kind, data))
+                    while True:
+                        outcome = core.receive(ws.recv(timeout=self.settings.timeout_s))
+                        if outcome is not None:
+                            return outcome
+            except TimeoutError:
+                error = RequestTimeoutError(f"no reply to '{kind}' within {self.settings.timeout_s:g} s")
+            except (SessionLostError, RemoteProtocolError) as exc:
+                error = exc
+            self._abandon(error)
+            raise error
+
+    def _abandon(self, error: Exception) -> None:
+        ws, self._ws = self._ws, None
+        if isinstance(error, SessionLostError):
+            self._lost = error
+        else:
+            self._lost = SessionLostError(f"session abandoned after: {error}")
+        if ws is not None:
+            ws.close()
+
+    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> StepResult[ObsT]:
+        """Start an episode."""
+        data = dict(kwargs)
+        if seed is not None:
+            data["seed"] = seed
+        if episode_id is not None:
+            data["episode_id"] = episode_id
+        outcome = self._request("reset", data)
+        assert self._core is not None
+        return self._parser.step_result(outcome, self._core.mode)
+
+    def step(self, action: Any) -> StepResult[ObsT]:
+        """Apply one action (a pydantic model or a dict)."""
+        outcome = self._request("step", action_payload(action))
+        assert self._core is not None
+        return self._parser.step_result(outcome, self._core.mode)
+
+    def state(self) -> Any:
+        """The episode state (`State`, or `state_type`)."""
+        return self._parser.state(self._request("state"))
+
+    def mcp(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one JSON-RPC request in an `mcp` frame; returns its `result` (raises on `error`)."""
+        request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
+        reply = self._request("mcp", request).data
+        if "error" in reply:
+            error = reply["error"] if isinstance(reply["error"], dict) else {}
+            raise RemoteProtocolError(f"MCP {method} failed: {error.get('code')} {error.get('message')}")
+        result = reply.get("result")
+        return result if isinstance(result, dict) else {}
+
+    def list_tools(self) -> list[dict[str, Any]]:
+        """The environment's MCP tools (`name`, `description`, `inputSchema`)."""
+        tools = self.mcp("tools/list").get("tools", [])
+        return tools if isinstance(tools, list) else []
+
+    def call_tool(self, name: str, **arguments: Any) -> Any:
+        """Call an MCP tool out of band (not an episode step); returns its structured result."""
+        result = self.mcp("tools/call", {"name": name, "arguments": arguments})
+        if result.get("isError") or result.get("is_error"):
+            raise RemoteProtocolError(f"tool {name} failed: {result.get('content')}")
+        if "data" in result:
+            return result["data"]
+        return result.get("structuredContent", result.get("content"))
+
+    def step_tool(self, name: str, **arguments: Any) -> StepResult[ObsT]:
+        """Call an MCP tool as an episode step (`CallToolAction`)."""
+        return self.step(CallToolAction(tool_name=name, arguments=arguments))
+
+    def step_list_tools(self) -> StepResult[ObsT]:
+        """List tools as an episode step (`ListToolsAction`)."""
+        return self.step(ListToolsAction())
+
+
+class GenericSyncEnvClient(SyncEnvClient[dict[str, Any]]):
+    """The sync generic client: dict actions in, dict observations out."""

@@ -1,0 +1,11 @@
+"""Providers start environment servers for clients: a local process (default) or a Docker container.
+
+A provider is a factory of running servers: `start()` returns a `ServerHandle` (`base_url`,
+`stop()`); each call starts a new, independent server, so one provider can back N replicas.
+"""
+
+from openenv.providers.base import Provider, ServerHandle, wait_until_healthy
+from openenv.providers.docker import DockerProvider
+from openenv.providers.local import LocalProcessProvider
+
+__all__ = ["DockerProvider", "LocalProcessProvider", "Provider", "ServerHandle", "wait_until_healthy"]

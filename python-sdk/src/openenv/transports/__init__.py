@@ -1,0 +1,1 @@
+"""Transports: move bytes, map library errors; nothing else."""

@@ -1,0 +1,57 @@
+"""WebSocket transport helpers: one place where `websockets` exceptions become SDK errors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import orjson
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from openenv.errors import ConnectError, RemoteError, SessionLostError
+
+
+def handshake_error(exc: BaseException, url: str) -> Exception:
+    """Map a failure to open `url`; an HTTP 503 with an `error` frame body becomes its RemoteError."""
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        body = bytes(response.body or b"")
+        try:
+            frame = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            frame = None
+        if isinstance(frame, dict) and frame.get("type") == "error" and isinstance(frame.get("data"), dict):
+            error = RemoteError.from_wire(frame["data"])
+            retry_after = response.headers.get("Retry-After")
+            if retry_after is not None:
+                error.details.setdefault("retry_after", retry_after)
+            return error
+        return ConnectError(
+            f"server refused the WebSocket upgrade at {url}: HTTP {response.status_code}",
+            status=response.status_code,
+            body=body[:500].decode(errors="replace"),
+        )
+    if isinstance(exc, InvalidHandshake):
+        return ConnectError(f"WebSocket handshake with {url} failed: {exc}")
+    if isinstance(exc, TimeoutError):
+        return ConnectError(f"timed out connecting to {url}")
+    return ConnectError(f"cannot connect to {url}: {exc}")
+
+
+def lost(exc: ConnectionClosed) -> SessionLostError:
+    frame = exc.rcvd
+    code = frame.code if frame else None
+    reason = frame.reason if frame else ""
+    detail = f" (close code {code}{': ' + reason if reason else ''})" if code else ""
+    return SessionLostError(f"the session's connection closed{detail}; its episode is gone", close_code=code, reason=reason)
+
+
+@contextlib.contextmanager
+def session_errors() -> Iterator[None]:
+    """Re-raise connection loss during a request as `SessionLostError`."""
+    try:
+        yield
+    except ConnectionClosed as exc:
+        raise lost(exc) from None
+    except OSError as exc:
+        raise SessionLostError(f"the session's connection failed: {exc}") from None

@@ -1,0 +1,103 @@
+"""The python_exec_env as an OpenEnv `Environment` (a thin layer over `episode` and `sandbox`).
+
+`reset` starts a fresh sandboxed workdir (removing the previous one) and reports the isolation in
+force in `metadata["isolation"]`; `step(RunCodeAction)` runs the code and returns the article's
+reward, with `truncated=True` on the 20th step; `state` carries `episode_id`, `step_count`,
+`max_steps` and `isolation`. A step before the first reset or after truncation is an
+`EnvironmentFault` (the SDK reports it as `EXECUTION_ERROR`, or the v1 episode errors).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from openenv import Action, Observation, State
+from openenv.server import Environment, EnvironmentFault
+from pydantic import Field
+
+from .episode import DEFAULT_MAX_STEPS, Episode
+from .sandbox import MAX_CODE_BYTES, MAX_TIMEOUT_S, SandboxError, probe_isolation
+
+
+class RunCodeAction(Action):
+    """Execute a Python snippet in the sandbox."""
+
+    code: str = Field(max_length=MAX_CODE_BYTES, description="Python source to run.")
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False, description="Wall-clock limit."
+    )
+
+
+class PyExecObservation(Observation):
+    """What one run produced."""
+
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int = 0
+    execution_time_ms: float = 0.0
+    files_changed: list[str] = Field(default_factory=list)
+
+
+class PythonExecEnvironment(Environment):
+    """A Python code-execution sandbox: +1 success, -0.5 error, -1 timeout; 20 steps."""
+
+    action_type = RunCodeAction
+    observation_type = PyExecObservation
+    single_thread = True
+
+    def __init__(self, max_steps: int = DEFAULT_MAX_STEPS) -> None:
+        self._max_steps = max_steps
+        self._episode: Episode | None = None
+        self._episode_id: str | None = None
+
+    def reset(
+        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
+    ) -> PyExecObservation:
+        self.close()
+        self._episode = Episode(max_steps=self._max_steps)
+        self._episode_id = episode_id or uuid.uuid4().hex
+        return PyExecObservation(
+            stdout="Python sandbox ready.\n",
+            metadata={"isolation": probe_isolation().as_dict(), "max_steps": self._max_steps},
+        )
+
+    def step(self, action: RunCodeAction) -> PyExecObservation:
+        if self._episode is None:
+            raise EnvironmentFault("no episode: call reset before step")
+        if self._episode.finished:
+            raise EnvironmentFault("the episode is over (step limit reached): call reset")
+        try:
+            outcome = self._episode.step(action.code, action.timeout_seconds)
+        except SandboxError as exc:
+            raise EnvironmentFault(str(exc)) from exc
+        result = outcome.result
+        return PyExecObservation(
+            stdout=result.stdout,
+            stderr=result.stderr,
+            exit_code=result.exit_code,
+            execution_time_ms=round(result.execution_time_ms, 3),
+            files_changed=list(result.files_changed),
+            reward=outcome.reward,
+            truncated=outcome.truncated,
+            done=outcome.truncated,
+            metadata={
+                "timed_out": result.timed_out,
+                "stdout_truncated": result.stdout_truncated,
+                "stderr_truncated": result.stderr_truncated,
+                "isolation": result.isolation.as_dict(),
+            },
+        )
+
+    def state(self) -> State:
+        return State(
+            episode_id=self._episode_id,
+            step_count=self._episode.step_count if self._episode else 0,
+            max_steps=self._max_steps,
+            isolation=probe_isolation().as_dict(),
+        )
+
+    def close(self) -> None:
+        if self._episode is not None:
+            self._episode.close()
+            self._episode = None
