@@ -32,12 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clause_index import (  # noqa: E402
+from clause_index import (
     CLAUSE_ID_RE,
     FENCE_RE,
     KEYWORD_RE,
     Clause,
-    iter_blocks,
     parse_page,
     spec_pages,
     strip_code,
@@ -176,7 +175,7 @@ class Linter:
                     continue
                 if in_fence:
                     continue
-                for match in LINK_RE.finditer(CODE_FREE(line)):
+                for match in LINK_RE.finditer(code_free(line)):
                     self.check_link(path, number, match.group(1), anchor_cache)
 
     def check_link(self, path: Path, line: int, target: str, cache: dict[Path, set[str]]) -> None:
@@ -269,7 +268,7 @@ class Linter:
         return self.problems
 
 
-def CODE_FREE(line: str) -> str:  # noqa: N802 - used like a constant transform
+def code_free(line: str) -> str:
     """A line with code spans blanked, so links shown as code are not checked."""
     return strip_code(line)
 

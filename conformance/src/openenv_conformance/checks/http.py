@@ -158,37 +158,30 @@ def _location(ctx: CaseContext, served: bool) -> list[str]:
 
 
 def _summarise(report_path: Path) -> list[str]:
-    """Failure lines from the schemathesis NDJSON event stream (check name + operation)."""
+    """`<operation> <check> (<code> <title>, <first line of message>)` per distinct failure,
+    from the `ScenarioFinished` events of the schemathesis NDJSON report."""
     found: set[str] = set()
     if not report_path.exists():
         return []
     for line in report_path.read_text("utf-8", "replace").splitlines():
         try:
-            event = json.loads(line)
-        except ValueError:
+            event = json.loads(line).get("ScenarioFinished")
+        except (ValueError, AttributeError):
             continue
-        text = json.dumps(event)
-        if '"failure' not in text.lower():
+        if not isinstance(event, dict) or event.get("status") != "failure":
             continue
-        for failure in _walk_failures(event):
-            found.add(failure)
+        recorder = event.get("recorder") or {}
+        for results in (recorder.get("checks") or {}).values():
+            for result in results:
+                if result.get("status") != "failure":
+                    continue
+                failure = (result.get("failure_info") or {}).get("failure") or {}
+                detail = str(failure.get("message", "")).splitlines()[:1]
+                found.add(
+                    f"{recorder.get('label')} {result.get('name')} ({failure.get('code', '')} "
+                    f"{failure.get('title', '')}{': ' + detail[0] if detail else ''})"
+                )
     return sorted(found)
-
-
-def _walk_failures(node: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(node, dict):
-        if "failure_info" in node and isinstance(node.get("failure_info"), dict):
-            info = node["failure_info"]
-            failure = info.get("failure") or {}
-            title = failure.get("title") or failure.get("code") or "failure"
-            out.append(f"{node.get('label', '')}: {title}".strip(": "))
-        for value in node.values():
-            out.extend(_walk_failures(value))
-    elif isinstance(node, list):
-        for value in node:
-            out.extend(_walk_failures(value))
-    return out
 
 
 def _failure_lines(text: str) -> list[str]:
