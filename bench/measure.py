@@ -38,6 +38,7 @@ CLOSE_FRAME = json.dumps({"type": "close"})
 OBSERVATION_PREFIX = '{"type":"observation"'
 RECV_TIMEOUT_S = 30.0
 MAX_FRAME = 1 << 20
+COMPRESSIONS = ("deflate", "none")
 DRIVER = Path(__file__).resolve().parent / "sync_client_driver.py"
 T = TypeVar("T")
 
@@ -90,10 +91,22 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 # ------------------------------------------------------------------ sequential, raw websockets
 
 
-def seq_raw(ws_url: str, pid: int, steps: int) -> dict[str, Any]:
+def _compression(name: str) -> str | None:
+    if name not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {COMPRESSIONS}, got {name!r}")
+    return None if name == "none" else name
+
+
+def seq_raw(ws_url: str, pid: int, steps: int, compression: str = "deflate") -> dict[str, Any]:
     """One raw ``websockets`` (sync) client: reset, then ``steps`` sequential step round trips."""
     samples: list[float] = []
-    with sconnect(ws_url, proxy=None, open_timeout=10, max_size=MAX_FRAME) as ws:
+    with sconnect(
+        ws_url,
+        proxy=None,
+        open_timeout=10,
+        max_size=MAX_FRAME,
+        compression=_compression(compression),
+    ) as ws:
         ws.send(RESET_FRAME)
         check_observation(ws.recv(RECV_TIMEOUT_S))
         extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "") if ws.response else ""
@@ -113,9 +126,14 @@ def seq_raw(ws_url: str, pid: int, steps: int) -> dict[str, Any]:
 # --------------------------------------------------------------- concurrent sessions, closed loop
 
 
-def _ws(ws_url: str, open_timeout: float = 30.0) -> aconnect:
+def _ws(ws_url: str, compression: str, open_timeout: float = 30.0) -> aconnect:
     return aconnect(
-        ws_url, proxy=None, open_timeout=open_timeout, max_size=MAX_FRAME, ping_interval=None
+        ws_url,
+        proxy=None,
+        open_timeout=open_timeout,
+        max_size=MAX_FRAME,
+        ping_interval=None,
+        compression=_compression(compression),
     )
 
 
@@ -124,7 +142,7 @@ async def _recv(ws: ClientConnection) -> str | bytes:
         return await ws.recv()
 
 
-async def _concurrent(ws_url: str, pid: int, sessions: int, duration_s: float) -> dict[str, Any]:
+async def _concurrent(ws_url: str, pid: int, sessions: int, duration_s: float, compression: str) -> dict[str, Any]:
     ready = 0
     all_ready = asyncio.Event()
     start = asyncio.Event()
@@ -134,7 +152,7 @@ async def _concurrent(ws_url: str, pid: int, sessions: int, duration_s: float) -
 
     async def worker(idx: int) -> None:
         nonlocal ready
-        async with _ws(ws_url) as ws:
+        async with _ws(ws_url, compression) as ws:
             await ws.send(RESET_FRAME)
             check_observation(await _recv(ws))
             ready += 1
@@ -157,9 +175,7 @@ async def _concurrent(ws_url: str, pid: int, sessions: int, duration_s: float) -
     tasks = [asyncio.create_task(worker(i)) for i in range(sessions)]
     t_open = time.perf_counter()
     waiter = asyncio.create_task(all_ready.wait())
-    done, _ = await asyncio.wait(
-        [waiter, *tasks], timeout=60.0, return_when=asyncio.FIRST_COMPLETED
-    )
+    done, _ = await asyncio.wait([waiter, *tasks], timeout=60.0, return_when=asyncio.FIRST_COMPLETED)
     while waiter not in done:
         failed = [t for t in done if t is not waiter and t.exception()]
         if failed or not done:
@@ -195,20 +211,20 @@ async def _concurrent(ws_url: str, pid: int, sessions: int, duration_s: float) -
     )
 
 
-def concurrent(ws_url: str, pid: int, sessions: int, duration_s: float) -> dict[str, Any]:
+def concurrent(ws_url: str, pid: int, sessions: int, duration_s: float, compression: str = "deflate") -> dict[str, Any]:
     """``sessions`` sessions, each resets then steps in a closed loop for ``duration_s``."""
-    return run_async(lambda: _concurrent(ws_url, pid, sessions, duration_s))
+    return run_async(lambda: _concurrent(ws_url, pid, sessions, duration_s, compression))
 
 
 # ----------------------------------------------------------------- new session + first reset
 
 
-async def _new_sessions(ws_url: str, pid: int, count: int) -> dict[str, Any]:
+async def _new_sessions(ws_url: str, pid: int, count: int, compression: str) -> dict[str, Any]:
     samples: list[float] = []
     with CpuMeter(pid) as meter:
         for _ in range(count):
             t0 = time.perf_counter()
-            async with _ws(ws_url, open_timeout=10) as ws:
+            async with _ws(ws_url, compression, open_timeout=10) as ws:
                 await ws.send(RESET_FRAME)
                 check_observation(await _recv(ws))
                 samples.append(time.perf_counter() - t0)
@@ -216,9 +232,9 @@ async def _new_sessions(ws_url: str, pid: int, count: int) -> dict[str, Any]:
     return _meter_stats(meter, count) | _latency_ms(samples)
 
 
-def new_sessions(ws_url: str, pid: int, count: int) -> dict[str, Any]:
+def new_sessions(ws_url: str, pid: int, count: int, compression: str = "deflate") -> dict[str, Any]:
     """``count`` times: open a new ``/ws`` session, reset, receive the observation, close."""
-    return run_async(lambda: _new_sessions(ws_url, pid, count))
+    return run_async(lambda: _new_sessions(ws_url, pid, count, compression))
 
 
 # ------------------------------------------------------------------------ the sync client
@@ -253,9 +269,7 @@ def sync_client(
     """Sequential steps through a project's sync client, run by ``python`` as a child process."""
     argv = [str(python), str(DRIVER), "--impl", impl, "--base-url", base_url]
     argv += ["--steps", str(steps), "--actions", json.dumps(STEP_ACTIONS)]
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + timeout_s
     try:
         line = _readline(proc, deadline, "READY")
@@ -304,10 +318,10 @@ async def _close_all(conns: list[ClientConnection], timeout_s: float) -> None:
             ws.transport.abort()
 
 
-async def _probe(ws_url: str, steps: int) -> dict[str, float]:
+async def _probe(ws_url: str, steps: int, compression: str) -> dict[str, float]:
     samples: list[float] = []
     t0 = time.perf_counter()
-    async with _ws(ws_url) as ws:
+    async with _ws(ws_url, compression) as ws:
         await ws.send(RESET_FRAME)
         check_observation(await _recv(ws))
         first = time.perf_counter() - t0
@@ -323,7 +337,13 @@ async def _probe(ws_url: str, steps: int) -> dict[str, float]:
 
 
 async def _idle(
-    ws_url: str, pid: int, count: int, open_concurrency: int, timeout_s: float, settle_s: float
+    ws_url: str,
+    pid: int,
+    count: int,
+    open_concurrency: int,
+    timeout_s: float,
+    settle_s: float,
+    compression: str,
 ) -> dict[str, Any]:
     rss0, threads0 = rss_bytes(pid), thread_count(pid)
     conns: list[ClientConnection] = []
@@ -336,7 +356,7 @@ async def _idle(
             if errors:
                 return
             try:
-                ws = await _ws(ws_url, open_timeout=60)
+                ws = await _ws(ws_url, compression, open_timeout=60)
             except Exception as exc:
                 errors.append(repr(exc))
                 return
@@ -384,7 +404,7 @@ async def _idle(
             "idle_server_cpu_pct": 100 * idle_cpu / (time.perf_counter() - t_idle),
         }
         if not errors and not timed_out:
-            result |= await _probe(ws_url, 200)
+            result |= await _probe(ws_url, 200, compression)
     finally:
         await _close_all(conns + broken, timeout_s=60.0)
     if timed_out:
@@ -402,9 +422,10 @@ def idle_sessions(
     open_concurrency: int = 200,
     timeout_s: float = 600.0,
     settle_s: float = 1.0,
+    compression: str = "deflate",
 ) -> dict[str, Any]:
     """Open ``count`` sessions (each reset once) and hold them idle; report the server's RSS."""
-    return run_async(lambda: _idle(ws_url, pid, count, open_concurrency, timeout_s, settle_s))
+    return run_async(lambda: _idle(ws_url, pid, count, open_concurrency, timeout_s, settle_s, compression))
 
 
 def median_of(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -88,9 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="measure idle sessions on the already loaded server instead of a fresh one",
     )
-    p.add_argument(
-        "--ours-launcher", choices=["auto", "serve", "module", "uvicorn"], default="auto"
-    )
+    p.add_argument("--ours-launcher", choices=["auto", "serve", "module", "uvicorn"], default="auto")
     p.add_argument("--startup-timeout", type=float, default=60.0)
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client to CPUs")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
@@ -154,7 +152,7 @@ class Contender:
 
     @property
     def max_sessions(self) -> int:
-        return max([256, *self.args.concurrency, self.args.legacy_idle_sessions + 16])
+        return int(max([256, *self.args.concurrency, self.args.legacy_idle_sessions + 16]))
 
     def start(self) -> None:
         self.server = start_side(
@@ -181,20 +179,20 @@ class Contender:
         assert srv is not None
         a = self.args
         python, env = self.sync_client_python()
+        zip_ = a.client_compression
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-            ("seq_raw", lambda: measure.seq_raw(srv.ws_url, srv.pid, a.seq_steps))
+            ("seq_raw", lambda: measure.seq_raw(srv.ws_url, srv.pid, a.seq_steps, zip_))
         ]
-        for k in a.concurrency:
-            steps.append(
-                (f"conc_{k}", lambda k=k: measure.concurrent(srv.ws_url, srv.pid, k, a.duration))
-            )
-        steps.append(("new_session", lambda: measure.new_sessions(srv.ws_url, srv.pid, a.connects)))
+
+        def conc(k: int) -> Callable[[], dict[str, Any]]:
+            return lambda: measure.concurrent(srv.ws_url, srv.pid, k, a.duration, zip_)
+
+        steps += [(f"conc_{k}", conc(k)) for k in a.concurrency]
+        steps.append(("new_session", lambda: measure.new_sessions(srv.ws_url, srv.pid, a.connects, zip_)))
         steps.append(
             (
                 "sync_client",
-                lambda: measure.sync_client(
-                    python, self.side, srv.base_url, srv.pid, a.client_steps, 120.0, env
-                ),
+                lambda: measure.sync_client(python, self.side, srv.base_url, srv.pid, a.client_steps, 120.0, env),
             )
         )
         return steps
@@ -216,9 +214,7 @@ def run_measurements(sides: list[Contender], runs: int) -> None:
                         s.error = f"server died during {name}: {s.server.stderr_tail()}"
                     continue
                 s.rows.setdefault(name, []).append(row)
-                print(
-                    f"  run {r + 1}/{runs} {LABELS[s.side]:>15} {name:12} {brief(row)}", flush=True
-                )
+                print(f"  run {r + 1}/{runs} {LABELS[s.side]:>15} {name:12} {brief(row)}", flush=True)
                 time.sleep(0.3)
     for s in sides:
         for name, rows in s.rows.items():
@@ -226,7 +222,7 @@ def run_measurements(sides: list[Contender], runs: int) -> None:
                 s.results[name] = measure.median_of(rows)
 
 
-def run_idle(s: Contender, count: int, timeout_s: float, settle_s: float, fresh: bool) -> None:
+def run_idle(s: Contender, count: int, timeout_s: float, settle_s: float, fresh: bool, compression: str) -> None:
     """Idle sessions, by default on a fresh server (clean RSS baseline)."""
     try:
         if fresh or s.server is None:
@@ -234,7 +230,12 @@ def run_idle(s: Contender, count: int, timeout_s: float, settle_s: float, fresh:
             s.start()
         assert s.server is not None
         row = measure.idle_sessions(
-            s.server.ws_url, s.server.pid, count, timeout_s=timeout_s, settle_s=settle_s
+            s.server.ws_url,
+            s.server.pid,
+            count,
+            timeout_s=timeout_s,
+            settle_s=settle_s,
+            compression=compression,
         )
     except Exception as exc:
         s.results["idle"] = {"requested": count, "error": f"{type(exc).__name__}: {exc}"}
@@ -266,7 +267,9 @@ def table(results: dict[str, dict[str, Any]], ratio: dict[str, float]) -> str:
     def fmt(value: Any) -> str:
         if isinstance(value, int):
             return f"{value:,}"
-        return f"{value:,.4g}" if isinstance(value, float) else "–"
+        if not isinstance(value, float):
+            return "–"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
     head = f"{'measurement':40} {'unit':8} {'0.10.0':>10} {'ours':>10} {'ours/0.10':>10}  better"
     lines = [head, "-" * len(head)]
@@ -309,7 +312,14 @@ def main(argv: list[str] | None = None) -> int:
         for s in live:
             count = args.idle_sessions if s.side == "ours" else args.legacy_idle_sessions
             if count and not s.error:
-                run_idle(s, count, args.idle_timeout, args.idle_settle, not args.idle_same_server)
+                run_idle(
+                    s,
+                    count,
+                    args.idle_timeout,
+                    args.idle_settle,
+                    not args.idle_same_server,
+                    args.client_compression,
+                )
     finally:
         for s in sides:
             s.stop()
@@ -327,10 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(table(results, ratio))
     print(f"wrote {out}")
-    failed = any(
-        s.error or any(isinstance(v, dict) and v.get("error") for v in s.results.values())
-        for s in sides
-    )
+    failed = any(s.error or any(isinstance(v, dict) and v.get("error") for v in s.results.values()) for s in sides)
     return 1 if failed else 0
 
 

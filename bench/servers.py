@@ -67,7 +67,5 @@ def start_side(
 ) -> ServerProcess:
     """Start the server of ``side``; ``max_sessions`` only applies to 0.10 (ours is fixed)."""
     if side == "legacy":
-        return start_legacy_server(
-            "typed", max_sessions=max_sessions, cpu=cpu, startup_timeout_s=startup_timeout_s
-        )
+        return start_legacy_server("typed", max_sessions=max_sessions, cpu=cpu, startup_timeout_s=startup_timeout_s)
     return start_ours(cpu=cpu, launcher=launcher, startup_timeout_s=startup_timeout_s)

@@ -41,11 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.steps <= MAX_STEPS:
         parser.error(f"--steps must be in 1..{MAX_STEPS}")
     actions = json.loads(args.actions)
-    if (
-        not isinstance(actions, list)
-        or not actions
-        or not all(isinstance(a, dict) for a in actions)
-    ):
+    if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
         parser.error("--actions must be a non-empty JSON list of objects")
 
     with _client(args.impl, args.base_url) as env:

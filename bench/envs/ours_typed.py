@@ -2,7 +2,7 @@
 
 Same behaviour and payload sizes as ``interop/legacy_envs/typed_app.py`` (the 0.10 side):
 ``MoveAction{direction: "left"|"right", amount: int 1..5}``, ``LineObservation{position, text}``,
-state ``{episode_id, step_count, position, seed}``; reset metadata ``{"reset_kwargs", "seed"}``;
+``LineState{episode_id, step_count, position, seed}``; reset metadata ``{"reset_kwargs", "seed"}``;
 reward ``0.0`` per step, ``done`` (terminated) with reward ``1.0`` once ``|position| >= 10``.
 Served by ``openenv serve bench.envs.ours_typed:app --host 127.0.0.1 --port N``.
 """
@@ -30,6 +30,11 @@ class LineObservation(Observation):
     text: str = ""
 
 
+class LineState(State):
+    position: int = 0
+    seed: int | None = None
+
+
 class LineEnv(Environment):
     """A point on an integer line; the episode ends ten units away from the origin."""
 
@@ -42,9 +47,7 @@ class LineEnv(Environment):
         self._position = 0
         self._seed: int | None = None
 
-    def reset(
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> LineObservation:
+    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> LineObservation:
         self._episode_id = str(uuid.uuid4()) if episode_id is None else episode_id
         self._step_count = 0
         self._position = 0
@@ -57,8 +60,8 @@ class LineEnv(Environment):
         done = abs(self._position) >= GOAL
         return LineObservation(position=self._position, done=done, reward=1.0 if done else 0.0)
 
-    def state(self) -> State:
-        return State(
+    def state(self) -> LineState:
+        return LineState(
             episode_id=self._episode_id,
             step_count=self._step_count,
             position=self._position,

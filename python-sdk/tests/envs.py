@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from openenv import Action, Observation, State
 from openenv.server import Environment, EnvironmentFault, MCPEnvironment, tool
@@ -67,7 +67,12 @@ class LineEnv(Environment):
         return obs
 
     async def state(self) -> LineState:
-        return LineState(episode_id=self.episode_id, step_count=self.steps, position=self.position, seed=self.seed)
+        return LineState(
+            episode_id=self.episode_id,
+            step_count=self.steps,
+            position=self.position,
+            seed=self.seed,
+        )
 
 
 class SyncLineEnv(Environment):
@@ -75,7 +80,7 @@ class SyncLineEnv(Environment):
 
     action_type = MoveAction
     observation_type = LineObservation
-    closed: list[str] = []
+    closed: ClassVar[list[str]] = []
 
     def __init__(self) -> None:
         self.position = 0

@@ -41,17 +41,25 @@ class GridObservation(Observation):
     event: Literal["start", "moved", "blocked", "goal", "trap"] = "start"
 
 
+class GridState(State):
+    """Episode state plus the seed (to replay it) and the reward so far."""
+
+    seed: int | None
+    total_reward: float
+
+
 class GridWorldEnvironment(Environment):
     """Seeded grid world: reach G, avoid X; -0.01 per move, ±0.1 shaping, +1 goal, -1 trap."""
 
     action_type = MoveAction
     observation_type = GridObservation
+    state_type = GridState
 
     def __init__(self) -> None:
         self._game: Game | None = None
         self._episode_id: str | None = None
 
-    def reset(
+    def reset(  # type: ignore[override]  # explicit options instead of **kwargs
         self,
         seed: int | None = None,
         episode_id: str | None = None,
@@ -86,9 +94,9 @@ class GridWorldEnvironment(Environment):
             truncated=result.truncated,
         )
 
-    def state(self) -> State:
+    def state(self) -> GridState:
         game = self._game
-        return State(
+        return GridState(
             episode_id=self._episode_id,
             step_count=game.steps if game else 0,
             seed=game.seed if game else None,

@@ -39,11 +39,19 @@ class PyExecObservation(Observation):
     files_changed: list[str] = Field(default_factory=list)
 
 
+class PyExecState(State):
+    """Episode state plus the step limit and the isolation this host gives."""
+
+    max_steps: int
+    isolation: dict[str, str]
+
+
 class PythonExecEnvironment(Environment):
     """A Python code-execution sandbox: +1 success, -0.5 error, -1 timeout; 20 steps."""
 
     action_type = RunCodeAction
     observation_type = PyExecObservation
+    state_type = PyExecState
     single_thread = True
 
     def __init__(self, max_steps: int = DEFAULT_MAX_STEPS) -> None:
@@ -89,8 +97,8 @@ class PythonExecEnvironment(Environment):
             },
         )
 
-    def state(self) -> State:
-        return State(
+    def state(self) -> PyExecState:
+        return PyExecState(
             episode_id=self._episode_id,
             step_count=self._episode.step_count if self._episode else 0,
             max_steps=self._max_steps,

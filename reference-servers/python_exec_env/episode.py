@@ -8,7 +8,7 @@ goal state) when the step count reaches ``max_steps`` (20 by default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .sandbox import RunResult, Sandbox, SandboxLimits
 
@@ -54,7 +54,7 @@ class Episode:
         result = self.sandbox.run(code, timeout_s)
         if result.timed_out:
             stderr = result.stderr + TIMEOUT_MESSAGE.format(timeout_s)
-            result = RunResult(**{**result.__dict__, "stderr": stderr})
+            result = replace(result, stderr=stderr)
         self.step_count += 1
         return StepOutcome(result, reward_for(result), self.step_count, self.finished)
 

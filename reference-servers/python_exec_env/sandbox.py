@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,10 +195,9 @@ class Sandbox:
         os.chmod(script, 0o644)
         before = _snapshot(self.workdir)
         result = self._execute(str(script), float(timeout_s))
-        changed = _changed_files(before, _snapshot(self.workdir))
-        return RunResult(**{**result, "files_changed": changed})
+        return replace(result, files_changed=_changed_files(before, _snapshot(self.workdir)))
 
-    def _execute(self, script: str, timeout_s: float) -> dict[str, object]:
+    def _execute(self, script: str, timeout_s: float) -> RunResult:
         status_r, status_w = os.pipe()
         config = {
             "status_fd": status_w,
@@ -243,17 +242,18 @@ class Sandbox:
         timed_out = killed or bool(report.get("timed_out"))
         if "wait_status" in report:
             returncode = os.waitstatus_to_exitcode(int(report["wait_status"]))
-        return {
-            "stdout": out.text(),
-            "stderr": err.text(),
-            "exit_code": -1 if timed_out else returncode,
-            "timed_out": timed_out,
-            "execution_time_ms": elapsed_ms,
-            "stdout_truncated": out.dropped > 0,
-            "stderr_truncated": err.dropped > 0,
-            "isolation": Isolation(**report["isolation"]),
-            "pid": proc.pid,
-        }
+        return RunResult(
+            stdout=out.text(),
+            stderr=err.text(),
+            exit_code=-1 if timed_out else returncode,
+            timed_out=timed_out,
+            execution_time_ms=elapsed_ms,
+            stdout_truncated=out.dropped > 0,
+            stderr_truncated=err.dropped > 0,
+            files_changed=(),
+            isolation=Isolation(**report["isolation"]),
+            pid=proc.pid,
+        )
 
     def _pump(
         self, proc: subprocess.Popen[bytes], status_fd: int, deadline: float
@@ -297,7 +297,7 @@ class Sandbox:
             sel.close()
 
 
-def _parse_status(data: bytes) -> dict[str, Any]:
+def _parse_status(data: bytes | bytearray) -> dict[str, Any]:
     """Merge the launcher's complete JSON status lines (later keys win)."""
     merged: dict[str, Any] = {}
     for line in data.decode("utf-8", errors="replace").split("\n")[:-1]:

@@ -7,19 +7,44 @@ from typing import Any
 
 import orjson
 import pytest
-
 from openenv.protocol import ErrorCode, FrameError, Mode
-from openenv.protocol.frames import decode_client_frame, decode_server_frame, encode_error, encode_frame
+from openenv.protocol.frames import (
+    decode_client_frame,
+    decode_server_frame,
+    encode_error,
+    encode_frame,
+)
 from openenv.server import create_app
 from openenv.server.faults import InvalidRequest
 from openenv.server.host import EnvHost
 from openenv.server.mcp import McpDispatcher
+
 from tests.envs import EchoEnv, LineEnv
 from tests.schemas_util import corpus, is_valid
 
-BASE_CLIENT = ("ClientMessage", "WsResetRequest", "WsStepRequest", "WsStateRequest", "WsCloseRequest", "WsMcpRequest")
-V1_CLIENT = ("V1ClientMessage", "V1ResetRequest", "V1StepRequest", "V1StateRequest", "V1CloseRequest", "V1McpRequest")
-BASE_SERVER = ("ServerMessage", "WsObservationResponse", "WsStateResponse", "WsMcpResponse", "WsErrorResponse")
+BASE_CLIENT = (
+    "ClientMessage",
+    "WsResetRequest",
+    "WsStepRequest",
+    "WsStateRequest",
+    "WsCloseRequest",
+    "WsMcpRequest",
+)
+V1_CLIENT = (
+    "V1ClientMessage",
+    "V1ResetRequest",
+    "V1StepRequest",
+    "V1StateRequest",
+    "V1CloseRequest",
+    "V1McpRequest",
+)
+BASE_SERVER = (
+    "ServerMessage",
+    "WsObservationResponse",
+    "WsStateResponse",
+    "WsMcpResponse",
+    "WsErrorResponse",
+)
 V1_SERVER = (
     "V1ServerMessage",
     "V1SessionMessage",
@@ -98,7 +123,7 @@ def test_legacy_behaviours_decided() -> None:
     assert array.value.code is ErrorCode.VALIDATION_ERROR and not array.value.fatal
     for literal in ("NaN", "Infinity", "-Infinity"):
         with pytest.raises(FrameError) as nan:
-            decode_client_frame('{"type":"step","data":{"x":%s}}' % literal, Mode.BASE)
+            decode_client_frame(f'{{"type":"step","data":{{"x":{literal}}}}}', Mode.BASE)
         assert nan.value.code is ErrorCode.INVALID_JSON
 
 

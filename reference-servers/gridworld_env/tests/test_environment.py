@@ -17,7 +17,7 @@ def test_seeded_reset_and_replay_are_byte_identical() -> None:
         env = GridWorldEnvironment()
         frames = [env.reset(seed=42).model_dump_json()]
         for d in ["east", "south", "south"]:
-            frames.append(env.step(MoveAction(direction=d)).model_dump_json())
+            frames.append(env.step(MoveAction.model_validate({"direction": d})).model_dump_json())
         plays.append(frames)
     assert plays[0] == plays[1]
     assert '"terminated":true' in plays[0][-1] and '"event":"goal"' in plays[0][-1]

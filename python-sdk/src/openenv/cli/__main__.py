@@ -69,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("path", nargs="?", default="openenv.yaml")
     validate.set_defaults(func=manifest_cmd.validate_command)
 
-    sub.add_parser("conformance", help="certify a server by URL (see `openenv conformance --help`)", add_help=False)
+    sub.add_parser(
+        "conformance",
+        help="certify a server by URL (see `openenv conformance --help`)",
+        add_help=False,
+    )
     return parser
 
 

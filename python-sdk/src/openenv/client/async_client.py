@@ -9,6 +9,7 @@ raises `SessionLostError`, and only an explicit `connect()` starts a new session
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, ClassVar, Generic, TypeVar
 
 import websockets.asyncio.client as ws_client
@@ -90,7 +91,9 @@ class EnvClient(Generic[ObsT]):
         from openenv.client.sync_client import SyncEnvClient
 
         twin = SyncEnvClient(
-            None if self.provider else self.settings.base_url, provider=self.provider, **self._options
+            None if self.provider else self.settings.base_url,
+            provider=self.provider,
+            **self._options,
         )
         twin.observation_type = self.observation_type
         twin.state_type = self.state_type
@@ -163,10 +166,8 @@ class EnvClient(Generic[ObsT]):
         ws, self._ws = self._ws, None
         if ws is None:
             return
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await ws.send(ClientSession.close_frame())
-        except ConnectionClosed:
-            pass
         await ws.close()
 
     async def __aenter__(self: ClientT) -> ClientT:

@@ -7,6 +7,7 @@ cheaper per call than a client that hops to a private event loop.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -133,10 +134,8 @@ class SyncEnvClient(Generic[ObsT]):
         ws, self._ws = self._ws, None
         if ws is None:
             return
-        try:
+        with contextlib.suppress(ConnectionClosed):
             ws.send(ClientSession.close_frame())
-        except ConnectionClosed:
-            pass
         ws.close()
 
     def __enter__(self: ClientT) -> ClientT:

@@ -165,4 +165,3 @@ class ClientSession:
         limits = frame.data.get("limits")
         self.limits = limits if isinstance(limits, dict) else {}
         return None
-

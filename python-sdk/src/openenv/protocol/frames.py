@@ -100,8 +100,7 @@ def decode_client_frame(raw: str | bytes, mode: Mode, *, binary: bool = False) -
         if not is_valid_id(candidate):
             raise FrameError(
                 ErrorCode.VALIDATION_ERROR,
-                "Invalid message: 'id' must be a string of 1-128 characters or an integer "
-                f"0..{MAX_INTEGER_ID}",
+                f"Invalid message: 'id' must be a string of 1-128 characters or an integer 0..{MAX_INTEGER_ID}",
                 details={"errors": [_problem("id_type", ["id"], "Invalid request id", candidate)]},
             )
         request_id = candidate
@@ -109,9 +108,7 @@ def decode_client_frame(raw: str | bytes, mode: Mode, *, binary: bool = False) -
     rule = _DATA_RULE.get(kind) if type(kind) is str else None
     if rule is None:
         shown = "" if kind is None else kind
-        raise FrameError(
-            ErrorCode.UNKNOWN_TYPE, f"Unknown message type: {shown}", request_id=request_id
-        )
+        raise FrameError(ErrorCode.UNKNOWN_TYPE, f"Unknown message type: {shown}", request_id=request_id)
     problems: list[dict[str, Any]] = []
     for key in obj:
         if key == "type" or (key == "data" and rule != _FORBIDDEN) or (key == "id" and allowed_id):

@@ -41,6 +41,9 @@ from openenv.protocol.frames import (
     encode_frame,
 )
 
+_SILENT_AT_BASE = frozenset({ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.IDLE_TIMEOUT})
+"""v1-only closes that a base-level connection gets without an error frame (OE-WS-028)."""
+
 
 class Episode(enum.Enum):
     """Where the session's current episode stands."""
@@ -146,20 +149,18 @@ class ServerSession:
     ) -> list[Output]:
         """Answer a `reset`/`step` request with the environment's observation.
 
-        In v1 a reward that is not a finite number is refused with `EXECUTION_ERROR`; in base mode
-        it is sent as `null` (what JSON can carry).
+        A reward that is not a finite number is refused with `EXECUTION_ERROR` (OE-V1-041,
+        OE-WS-021), never sent as `null`.
         """
         done = bool(terminated or truncated)
         if isinstance(reward, float) and not math.isfinite(reward):
-            if self.mode is Mode.V1:
-                return self._error(
-                    ErrorCode.EXECUTION_ERROR,
-                    f"the environment produced a non-finite reward ({reward})",
-                    None,
-                    request.id,
-                )
-            reward = None
-        elif self.mode is Mode.V1 and isinstance(reward, bool):
+            return self._error(
+                ErrorCode.EXECUTION_ERROR,
+                f"the environment produced a non-finite reward ({reward})",
+                None,
+                request.id,
+            )
+        if self.mode is Mode.V1 and isinstance(reward, bool):
             reward = float(reward)
         data: dict[str, Any] = {"observation": observation, "reward": reward, "done": done}
         if self.mode is Mode.V1:
@@ -201,15 +202,18 @@ class ServerSession:
         *,
         fatal: bool = False,
     ) -> list[Output]:
+        close_code = CLOSE_CODE_FOR.get(code, CloseCode.POLICY_VIOLATION)
         if self.mode is not Mode.V1:
             request_id = None
+            if code in _SILENT_AT_BASE:
+                self.closed = True
+                return [Close(close_code)]
             if code not in BASE_ERROR_CODES:
-                code = ErrorCode.SESSION_ERROR if fatal else ErrorCode.EXECUTION_ERROR
+                code = ErrorCode.EXECUTION_ERROR
         outputs: list[Output] = [Send(encode_error(code, message, details, request_id))]
         if fatal:
             self.closed = True
-            close_code = CLOSE_CODE_FOR.get(code, CloseCode.POLICY_VIOLATION)
-            outputs.append(Close(close_code if self.mode is Mode.V1 else CloseCode.NORMAL))
+            outputs.append(Close(close_code))
         return outputs
 
     def closing(self, code: ErrorCode, message: str) -> list[Output]:

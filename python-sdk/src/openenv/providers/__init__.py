@@ -8,4 +8,10 @@ from openenv.providers.base import Provider, ServerHandle, wait_until_healthy
 from openenv.providers.docker import DockerProvider
 from openenv.providers.local import LocalProcessProvider
 
-__all__ = ["DockerProvider", "LocalProcessProvider", "Provider", "ServerHandle", "wait_until_healthy"]
+__all__ = [
+    "DockerProvider",
+    "LocalProcessProvider",
+    "Provider",
+    "ServerHandle",
+    "wait_until_healthy",
+]

@@ -35,9 +35,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_healthy(
-    base_url: str, timeout_s: float, *, alive: Callable[[], str | None] = lambda: None
-) -> None:
+def wait_until_healthy(base_url: str, timeout_s: float, *, alive: Callable[[], str | None] = lambda: None) -> None:
     """Poll `GET /health` until it answers 200 `{"status": "healthy"}`.
 
     Args:

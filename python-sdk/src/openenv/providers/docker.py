@@ -28,7 +28,12 @@ class DockerServer:
         subprocess.run([self.docker, "rm", "-f", self.container], capture_output=True, timeout=30, check=False)
 
     def logs(self) -> str:
-        out = subprocess.run([self.docker, "logs", "--tail", "50", self.container], capture_output=True, timeout=30, check=False)
+        out = subprocess.run(
+            [self.docker, "logs", "--tail", "50", self.container],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
         return (out.stdout + out.stderr).decode(errors="replace")
 
 
@@ -50,7 +55,17 @@ class DockerProvider:
         port = free_port(self.host)
         name = f"openenv-{uuid.uuid4().hex[:12]}"
         variables = {**self.env, "HOST": self.host, "PORT": str(port)}
-        command = [docker, "run", "-d", "--rm", "--name", name, "--network", "host", *self.extra_args]
+        command = [
+            docker,
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "host",
+            *self.extra_args,
+        ]
         for key, value in variables.items():
             command += ["-e", f"{key}={value}"]
         command.append(self.image)
@@ -60,7 +75,12 @@ class DockerProvider:
         server = DockerServer(f"http://{self.host}:{port}", name, docker)
 
         def alive() -> str | None:
-            state = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True, timeout=30, check=False)
+            state = subprocess.run(
+                [docker, "inspect", "-f", "{{.State.Running}}", name],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
             return None if state.stdout.strip() == b"true" else f"container stopped: {server.logs()}"
 
         try:

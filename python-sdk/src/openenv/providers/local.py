@@ -65,7 +65,18 @@ class LocalProcessProvider:
     def start(self) -> LocalServer:
         port = free_port(self.host)
         fd, log_path = tempfile.mkstemp(prefix="openenv-server-", suffix=".log")
-        command = [self.python, "-m", "openenv", "serve", self.target, "--host", self.host, "--port", str(port), *self.args]
+        command = [
+            self.python,
+            "-m",
+            "openenv",
+            "serve",
+            self.target,
+            "--host",
+            self.host,
+            "--port",
+            str(port),
+            *self.args,
+        ]
         with os.fdopen(fd, "wb") as log:
             process = subprocess.Popen(
                 command,

@@ -19,6 +19,7 @@ from openenv.protocol import ErrorCode
 from openenv.protocol.frames import encode_error
 from openenv.server.config import ServerConfig
 from openenv.server.environment import Environment
+from openenv.server.faults import InvalidRequest
 from openenv.server.http import HttpEndpoints
 from openenv.server.tools import MCPEnvironment
 from openenv.server.websocket import Receive, Scope, SendFn, SessionRunner
@@ -68,8 +69,15 @@ class OpenEnvApp:
         return env
 
     def validate_action(self, data: dict[str, Any]) -> Any:
-        """The action model for a step's `data` (raises `pydantic.ValidationError`)."""
-        return self._validate_action(data)
+        """The action model for a step's `data`.
+
+        Raises:
+            InvalidRequest: the action does not satisfy the action model (`loc` relative to it).
+        """
+        try:
+            return self._validate_action(data)
+        except pydantic.ValidationError as exc:
+            raise InvalidRequest.from_pydantic(exc) from None
 
     def action_schema(self) -> dict[str, Any]:
         return self._action_adapter.json_schema()
@@ -78,11 +86,11 @@ class OpenEnvApp:
         return self.active_sessions < self.config.max_sessions
 
     def capacity_body(self) -> bytes:
-        message = (
-            f"Server at capacity: {self.active_sessions}/{self.config.max_sessions} sessions active."
-            " Retry later."
-        )
-        details = {"active_sessions": self.active_sessions, "max_sessions": self.config.max_sessions}
+        message = f"Server at capacity: {self.active_sessions}/{self.config.max_sessions} sessions active. Retry later."
+        details = {
+            "active_sessions": self.active_sessions,
+            "max_sessions": self.config.max_sessions,
+        }
         return encode_error(ErrorCode.CAPACITY_REACHED, message, details).encode()
 
     # -- ASGI --------------------------------------------------------------------------------------
@@ -115,9 +123,7 @@ class OpenEnvApp:
             self.active_sessions -= 1
 
     @staticmethod
-    async def _deny(
-        scope: Scope, send: SendFn, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> None:
+    async def _deny(scope: Scope, send: SendFn, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
         """Refuse an upgrade with an HTTP response (falls back to a 403 close without the extension)."""
         if "websocket.http.response" in (scope.get("extensions") or {}):
             await send(

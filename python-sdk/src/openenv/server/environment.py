@@ -31,9 +31,7 @@ class Environment:
     description: ClassVar[str | None] = None
     """A one-paragraph description for `/metadata` (defaults to the class docstring)."""
 
-    def reset(
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> Observation:
+    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:
         """Start a new episode and return its first observation."""
         raise NotImplementedError
 
@@ -45,7 +43,7 @@ class Environment:
         """The current episode state (`episode_id`, `step_count`, extra fields)."""
         raise NotImplementedError
 
-    def close(self) -> None:  # noqa: B027 — optional hook
+    def close(self) -> None:
         """Release resources; called once when the session ends."""
 
     @classmethod

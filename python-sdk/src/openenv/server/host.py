@@ -13,13 +13,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import pydantic
-
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest
 from openenv.types import Observation, State
 
 MAX_EPISODE_ID_CHARS = 255
+MAX_SEED = 2**53 - 1
 
 
 class StepTimedOut(Exception):
@@ -29,7 +28,15 @@ class StepTimedOut(Exception):
 class EnvHost:
     """Wraps one `Environment` instance for one session."""
 
-    __slots__ = ("_async", "_closed", "_executor", "_reset_names", "_reset_var_kw", "env", "timeout")
+    __slots__ = (
+        "_async",
+        "_closed",
+        "_executor",
+        "_reset_names",
+        "_reset_var_kw",
+        "env",
+        "timeout",
+    )
 
     def __init__(self, env: Environment, timeout: float | None) -> None:
         cls = type(env)
@@ -64,18 +71,17 @@ class EnvHost:
     def reset_kwargs(self, data: dict[str, Any], *, strict: bool) -> dict[str, Any]:
         """Check `reset` data and keep what the environment's `reset` accepts.
 
-        `seed` must be an integer ≥ 0 and `episode_id` a string of at most 255 characters (or null).
+        `seed` must be an integer 0..2^53-1 and `episode_id` a string of 1..255 characters (or
+        null), OE-WS-011.
         Keys `reset` does not accept are rejected when `strict`, dropped otherwise (base level).
         """
         problems: list[dict[str, Any]] = []
         seed = data.get("seed")
-        if seed is not None and (type(seed) is not int or seed < 0):
-            problems.append(_entry("seed", "Input should be an integer greater than or equal to 0", seed))
+        if seed is not None and (type(seed) is not int or not 0 <= seed <= MAX_SEED):
+            problems.append(_entry("seed", f"Input should be an integer from 0 to {MAX_SEED}", seed))
         episode_id = data.get("episode_id")
-        if episode_id is not None and (
-            type(episode_id) is not str or len(episode_id) > MAX_EPISODE_ID_CHARS
-        ):
-            problems.append(_entry("episode_id", "Input should be a string of at most 255 characters", episode_id))
+        if episode_id is not None and (type(episode_id) is not str or not 0 < len(episode_id) <= MAX_EPISODE_ID_CHARS):
+            problems.append(_entry("episode_id", "Input should be a string of 1 to 255 characters", episode_id))
         if self._reset_var_kw:
             kwargs = data
         else:
@@ -83,7 +89,12 @@ class EnvHost:
             if strict and len(kwargs) != len(data):
                 for key in data.keys() - kwargs.keys():
                     problems.append(
-                        {"type": "extra_forbidden", "loc": [key], "msg": "reset does not accept this parameter", "input": data[key]}
+                        {
+                            "type": "extra_forbidden",
+                            "loc": [key],
+                            "msg": "reset does not accept this parameter",
+                            "input": data[key],
+                        }
                     )
         if problems:
             raise InvalidRequest("Invalid reset parameters", problems)
@@ -92,7 +103,7 @@ class EnvHost:
     async def reset(self, kwargs: dict[str, Any]) -> Observation:
         return _observation(await self._call("reset", **kwargs), "reset")
 
-    async def step(self, action: pydantic.BaseModel) -> Observation:
+    async def step(self, action: Any) -> Observation:
         return _observation(await self._call("step", action), "step")
 
     async def invoke(self, name: str, *args: Any, **kwargs: Any) -> Any:

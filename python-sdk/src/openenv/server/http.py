@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import pydantic
 
 from openenv.protocol import SUBPROTOCOL_V1
 from openenv.server.faults import InvalidRequest, to_wire
@@ -28,15 +27,20 @@ JSON = [(b"content-type", b"application/json")]
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None = None):
+    """An HTTP error reply: `{"detail": …}` unless a whole `body` is given."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: Any,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        *,
+        body: dict[str, Any] | None = None,
+    ):
         super().__init__(str(detail))
         self.status = status
-        self.detail = detail
+        self.body = body if body is not None else {"detail": detail}
         self.headers = headers or []
-
-
-def _body_entries(errors: list[dict[str, Any]], prefix: list[str | int]) -> list[dict[str, Any]]:
-    return [{**e, "loc": [*prefix, *e.get("loc", [])]} for e in errors]
 
 
 def http_response(reward: float | None, obs: Observation) -> dict[str, Any]:
@@ -76,7 +80,7 @@ class HttpEndpoints:
             body = await self._read_body(receive)
             status, payload = await handler(body)
         except HttpError as exc:
-            status, payload, headers = exc.status, {"detail": exc.detail}, exc.headers
+            status, payload, headers = exc.status, exc.body, exc.headers
         if status == 202:
             await send({"type": "http.response.start", "status": 202, "headers": []})
             await send({"type": "http.response.body", "body": b""})
@@ -110,16 +114,41 @@ class HttpEndpoints:
         try:
             value = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise HttpError(422, [{"type": "json_invalid", "loc": ["body"], "msg": f"JSON decode error: {exc}", "input": None}]) from None
+            raise HttpError(
+                422,
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ["body"],
+                        "msg": f"JSON decode error: {exc}",
+                        "input": None,
+                    }
+                ],
+            ) from None
         if value is None and optional:
             return {}
         if not isinstance(value, dict):
-            raise HttpError(422, [{"type": "dict_type", "loc": ["body"], "msg": "Input should be an object", "input": value}])
+            raise HttpError(
+                422,
+                [
+                    {
+                        "type": "dict_type",
+                        "loc": ["body"],
+                        "msg": "Input should be an object",
+                        "input": value,
+                    }
+                ],
+            )
         return value
 
     # -- discovery ---------------------------------------------------------------------------------
     async def health(self, body: bytes) -> tuple[int, Any]:
-        return 200, {"status": "healthy"}
+        app = self.app
+        return 200, {
+            "status": "healthy",
+            "active_sessions": app.active_sessions,
+            "max_sessions": app.config.max_sessions,
+        }
 
     async def metadata(self, body: bytes) -> tuple[int, Any]:
         app = self.app
@@ -152,7 +181,11 @@ class HttpEndpoints:
     async def _with_env(self, run: Callable[[EnvHost], Awaitable[tuple[int, Any]]], op: str) -> tuple[int, Any]:
         app = self.app
         if not app.has_capacity():
-            raise HttpError(503, "server at capacity", [(b"retry-after", str(app.config.retry_after_s).encode())])
+            raise HttpError(
+                503,
+                "server at capacity",
+                [(b"retry-after", str(app.config.retry_after_s).encode())],
+            )
         app.active_sessions += 1
         host: EnvHost | None = None
         try:
@@ -166,13 +199,17 @@ class HttpEndpoints:
                 host.close_later()
                 host = None
             raise HttpError(504, f"{op} exceeded the step timeout of {app.config.step_timeout_s:g} s") from None
-        except (InvalidRequest, pydantic.ValidationError) as exc:
-            wire = to_wire(exc, op)
-            raise HttpError(422, _body_entries(wire.details.get("errors", []), ["body"])) from None
+        except InvalidRequest as exc:
+            raise HttpError(422, exc.located(["body"])) from None
         except HttpError:
             raise
         except Exception as exc:
-            raise HttpError(500, to_wire(exc, op).message) from None
+            wire = to_wire(exc, op)
+            raise HttpError(
+                500,
+                None,
+                body={"type": "error", "data": {"message": wire.message, "code": wire.code.value}},
+            ) from None
         finally:
             if host is not None:
                 await host.close()
@@ -192,12 +229,21 @@ class HttpEndpoints:
         raw_action = data.get("action")
         if not isinstance(raw_action, dict):
             kind = "missing" if "action" not in data else "dict_type"
-            raise HttpError(422, [{"type": kind, "loc": ["body", "action"], "msg": "Field required" if kind == "missing" else "Input should be an object", "input": raw_action}])
+            raise HttpError(
+                422,
+                [
+                    {
+                        "type": kind,
+                        "loc": ["body", "action"],
+                        "msg": "Field required" if kind == "missing" else "Input should be an object",
+                        "input": raw_action,
+                    }
+                ],
+            )
         try:
             action = self.app.validate_action(raw_action)
-        except pydantic.ValidationError as exc:
-            wire = to_wire(exc, "step")
-            raise HttpError(422, _body_entries(wire.details["errors"], ["body", "action"])) from None
+        except InvalidRequest as exc:
+            raise HttpError(422, exc.located(["body", "action"])) from None
 
         async def run(host: EnvHost) -> tuple[int, Any]:
             await host.reset({})

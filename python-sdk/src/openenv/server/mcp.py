@@ -70,9 +70,7 @@ class McpDispatcher:
             return rpc_error(None, INVALID_REQUEST, "Invalid request: expected a JSON object")
         is_notification = "id" not in message
         request_id = message.get("id")
-        if not is_notification and (
-            isinstance(request_id, bool) or not isinstance(request_id, str | int | None)
-        ):
+        if not is_notification and (isinstance(request_id, bool) or not isinstance(request_id, str | int | None)):
             return rpc_error(None, INVALID_REQUEST, "Invalid request: id must be a string or integer")
         method = message.get("method")
         params = message.get("params", {})
@@ -111,13 +109,13 @@ class McpDispatcher:
             }
         if method == "ping":
             return {}
+        if method in ("tools/list", "tools/call") and not issubclass(env_cls, MCPEnvironment):
+            raise LookupError(method)  # OE-MCP-015: no tools → -32601
         if method == "tools/list":
-            if not issubclass(env_cls, MCPEnvironment):
-                return {"tools": []}
+            assert issubclass(env_cls, MCPEnvironment)
             return {"tools": [spec.as_mcp() for spec in env_cls.tool_specs()]}
         if method == "tools/call":
-            if not issubclass(env_cls, MCPEnvironment):
-                raise ToolCallFailed("tool_not_found", f"Unknown tool: {params.get('name')!r}")
+            assert issubclass(env_cls, MCPEnvironment)
             name = params.get("name")
             arguments = params.get("arguments", {})
             if not isinstance(name, str) or not isinstance(arguments, dict):
@@ -136,7 +134,10 @@ class McpDispatcher:
             result = tool_result(value)
             is_error = False
         except Exception as exc:  # a failing tool is a result with isError, per MCP
-            result = {"content": [{"type": "text", "text": f"{name} failed ({type(exc).__name__})"}], "data": None}
+            result = {
+                "content": [{"type": "text", "text": f"{name} failed ({type(exc).__name__})"}],
+                "data": None,
+            }
             is_error = True
         finally:
             if owned:

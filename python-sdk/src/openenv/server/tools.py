@@ -52,7 +52,11 @@ class ToolSpec:
         return Tool(name=self.name, description=self.description, input_schema=self.input_schema)
 
     def as_mcp(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "inputSchema": self.input_schema}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+        }
 
 
 def _spec_for(name: str, fn: Callable[..., Any]) -> ToolSpec:
@@ -169,6 +173,4 @@ def list_tools_observation(cls: type[MCPEnvironment]) -> ListToolsObservation:
 
 
 def failed_call_observation(name: str, failure: ToolCallFailed) -> CallToolObservation:
-    return CallToolObservation(
-        tool_name=name, error=ToolError(error_type=failure.error_type, message=failure.message)
-    )
+    return CallToolObservation(tool_name=name, error=ToolError(error_type=failure.error_type, message=failure.message))

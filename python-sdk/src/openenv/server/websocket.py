@@ -13,8 +13,6 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-import pydantic
-
 from openenv.protocol import ErrorCode, Mode
 from openenv.protocol.server import Close, Output, Request, Send, ServerSession
 from openenv.server.faults import to_wire
@@ -67,10 +65,8 @@ class SessionRunner:
             try:
                 env = self.app.new_environment()
             except Exception as exc:
-                wire = to_wire(exc, "factory")
-                await self._write(
-                    self.session.failure(None, wire.code, wire.message, wire.details, fatal=True)
-                )
+                wire = to_wire(exc, "factory", factory_name=self.app.env_class.__name__)
+                await self._write(self.session.failure(None, wire.code, wire.message, wire.details, fatal=True))
                 return
             self.host = EnvHost(env, self.app.config.step_timeout_s)
             self.mcp = McpDispatcher(self.host, self.app)
@@ -157,11 +153,9 @@ class SessionRunner:
                 f"{kind} exceeded the step timeout of {host.timeout:g} s; session closed",
                 fatal=True,
             )
-        except pydantic.ValidationError as exc:
-            wire = to_wire(exc, kind)
-            return session.failure(request, wire.code, wire.message, wire.details)
         except Exception as exc:
-            wire = to_wire(exc, kind)
+            prefix: list[str | int] = ["data"] if session.mode is Mode.V1 else []
+            wire = to_wire(exc, kind, loc_prefix=prefix)
             return session.failure(request, wire.code, wire.message, wire.details)
         terminated, truncated = obs.episode_flags
         return session.observation(

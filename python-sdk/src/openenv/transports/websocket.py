@@ -43,7 +43,11 @@ def lost(exc: ConnectionClosed) -> SessionLostError:
     code = frame.code if frame else None
     reason = frame.reason if frame else ""
     detail = f" (close code {code}{': ' + reason if reason else ''})" if code else ""
-    return SessionLostError(f"the session's connection closed{detail}; its episode is gone", close_code=code, reason=reason)
+    return SessionLostError(
+        f"the session's connection closed{detail}; its episode is gone",
+        close_code=code,
+        reason=reason,
+    )
 
 
 @contextlib.contextmanager
