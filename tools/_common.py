@@ -4,7 +4,7 @@ Contract: ``load_json`` parses RFC 8259 JSON only (no ``NaN``/``Infinity``, no n
 numbers, no duplicate keys) and raises ``BadJson`` with the reason; ``load_schemas`` reads every
 ``schemas/*.schema.json`` (size-bounded) and ``build_registry`` makes a ``referencing.Registry``
 keyed by each schema's ``$id``, so relative ``$ref``s resolve without any network access
-(``retrieve`` refuses every unknown URI).
+(the default ``retrieve`` refuses every unknown URI).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT202012
 
 SCHEMA_BASE = "https://openenv.dev/schemas/"
@@ -52,9 +51,7 @@ def _float(text: str) -> float:
 def loads_strict(text: str) -> Any:
     """Parse strict JSON text; raise ``BadJson`` on anything RFC 8259 does not allow."""
     try:
-        return json.loads(
-            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float
-        )
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
     except json.JSONDecodeError as exc:
         raise BadJson(f"invalid JSON: {exc}") from exc
 
@@ -93,10 +90,6 @@ def load_schemas(schemas_dir: Path) -> tuple[list[SchemaFile], list[str]]:
     return files, errors
 
 
-def _refuse(uri: str) -> Resource[Any]:
-    raise NoSuchResource(ref=uri)
-
-
 def build_registry(files: list[SchemaFile]) -> Registry[Any]:
     """A registry of every schema under its ``$id`` (and its file URI); offline only."""
     resources: list[tuple[str, Resource[Any]]] = []
@@ -108,7 +101,7 @@ def build_registry(files: list[SchemaFile]) -> Registry[Any]:
         if isinstance(uri, str):
             resources.append((uri, resource))
         resources.append((schema.path.resolve().as_uri(), resource))
-    return Registry(retrieve=_refuse).with_resources(resources)  # type: ignore[call-arg]
+    return Registry().with_resources(resources)  # the default retrieve refuses unknown URIs
 
 
 def pointer(path: Any) -> str:

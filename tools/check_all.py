@@ -24,9 +24,7 @@ MAX_OUTPUT_LINES = 200
 def checks(root: Path) -> list[list[str]]:
     """Argument lists (script path first) of every check present under ``root/tools``."""
     tools = root / "tools"
-    found = [
-        [str(p)] for p in sorted(tools.glob("check_*.py")) if p.name != Path(__file__).name
-    ]
+    found = [[str(p)] for p in sorted(tools.glob("check_*.py")) if p.name != Path(__file__).name]
     found += [[str(tools / name), "--check"] for name in CHECK_FLAG_SCRIPTS if (tools / name).is_file()]
     return found
 

@@ -30,7 +30,7 @@ from referencing.exceptions import Unresolvable
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
+from _common import (
     REPO_ROOT,
     SCHEMA_BASE,
     SCHEMA_SUFFIX,
@@ -48,8 +48,18 @@ ASSERTION_KEYS = frozenset({"if", "then", "else", "not", "anyOf", "allOf", "cont
 META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 SUBSCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
 SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-SUBSCHEMA_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains",
-                 "propertyNames", "unevaluatedProperties", "unevaluatedItems")
+SUBSCHEMA_ONE = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+)
 
 
 def walk(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
@@ -112,8 +122,11 @@ def check_union(schema: SchemaFile, by_name: dict[str, SchemaFile]) -> list[str]
     for idx, member in enumerate(doc.get("oneOf", [])):
         ref = member.get("$ref", "") if isinstance(member, dict) else ""
         target = by_name.get(ref.removesuffix(SCHEMA_SUFFIX))
-        tag = (target.contents.get("properties", {}).get(prop, {}).get("const")
-               if target and isinstance(target.contents, dict) else None)
+        tag = (
+            target.contents.get("properties", {}).get(prop, {}).get("const")
+            if target and isinstance(target.contents, dict)
+            else None
+        )
         if not isinstance(tag, str):
             errors.append(f"{where}/{idx}: member {ref!r} has no string const {prop!r}")
         elif tag in tags:
@@ -126,14 +139,12 @@ def check_union(schema: SchemaFile, by_name: dict[str, SchemaFile]) -> list[str]
 def _enum_values(doc: Any) -> set[str]:
     if not isinstance(doc, dict):
         return set()
-    return {alt.get("const") for alt in doc.get("oneOf", []) if isinstance(alt, dict)} | set(
-        doc.get("enum", [])
-    )
+    values = [alt.get("const") for alt in doc.get("oneOf", []) if isinstance(alt, dict)]
+    values += list(doc.get("enum", []))
+    return {v for v in values if isinstance(v, str)}
 
 
-def check_corpus(
-    root: Path, by_name: dict[str, SchemaFile], registry: Registry[Any]
-) -> tuple[list[str], int]:
+def check_corpus(root: Path, by_name: dict[str, SchemaFile], registry: Registry[Any]) -> tuple[list[str], int]:
     """Examples must validate, invalid cases must not; every schema needs both."""
     errors: list[str] = []
     count = 0
@@ -189,9 +200,7 @@ def run(root: Path) -> list[str]:
         errors += check_schema_file(schema, registry)
         errors += check_union(schema, by_name)
     if "BaseErrorCode" in by_name and "ErrorCode" in by_name:
-        extra = _enum_values(by_name["BaseErrorCode"].contents) - _enum_values(
-            by_name["ErrorCode"].contents
-        )
+        extra = _enum_values(by_name["BaseErrorCode"].contents) - _enum_values(by_name["ErrorCode"].contents)
         if extra:
             errors.append(f"{by_name['BaseErrorCode'].path}#/oneOf: not in ErrorCode: {extra}")
     if errors:  # corpus results are meaningless against broken schemas

@@ -69,9 +69,7 @@ def _finite(text: str) -> float:
 
 def strict_loads(text: str) -> Any:
     """Parse ``text`` as strict JSON or raise ``StrictJsonError``/``ValueError``."""
-    return json.loads(
-        text, object_pairs_hook=_no_dupes, parse_constant=_bad_constant, parse_float=_finite
-    )
+    return json.loads(text, object_pairs_hook=_no_dupes, parse_constant=_bad_constant, parse_float=_finite)
 
 
 @dataclass
@@ -117,7 +115,7 @@ def _classify_client(frame: Any, reply: Any) -> tuple[str, str, str]:
     schema = CLIENT_SCHEMA.get(ftype, "ClientMessage") if isinstance(ftype, str) else "ClientMessage"
     if not isinstance(reply, dict):
         return "examples", schema, "no reply (accepted)"
-    data = reply.get("data") if isinstance(reply.get("data"), dict) else {}
+    data: dict[str, Any] = reply["data"] if isinstance(reply.get("data"), dict) else {}
     if reply.get("type") == "error":
         code = data.get("code")
         if code == "VALIDATION_ERROR" and ftype == "step":
@@ -128,9 +126,9 @@ def _classify_client(frame: Any, reply: Any) -> tuple[str, str, str]:
         if code == "EXECUTION_ERROR":
             return "examples", schema, "0.10: EXECUTION_ERROR raised by the env"
         return "invalid", schema, f"0.10: {code}"
-    if reply.get("type") == "mcp" and isinstance(data.get("error"), dict):
-        if data["error"].get("code") == -32600:
-            return "invalid", schema, "0.10: JSON-RPC -32600 invalid request"
+    rpc_error = data.get("error") if reply.get("type") == "mcp" else None
+    if isinstance(rpc_error, dict) and rpc_error.get("code") == -32600:
+        return "invalid", schema, "0.10: JSON-RPC -32600 invalid request"
     return "examples", schema, f"0.10 replied {reply.get('type')}"
 
 
@@ -143,9 +141,7 @@ def _server_case(value: Any) -> tuple[str, str] | None:
     return (schema, value["type"]) if schema else None
 
 
-def _http_cases(
-    out: Output, method: str, path: str, req: Any, status: int, body: Any, env: str, origin: str
-) -> None:
+def _http_cases(out: Output, method: str, path: str, req: Any, status: int, body: Any, env: str, origin: str) -> None:
     stem = f"{env}-http-{method.lower()}-{_slug(path)}"
     ok = status == 200
     if path == "/reset":
@@ -177,9 +173,9 @@ def _http_cases(
         if body is not None:
             out.add("examples", "JsonRpcResponse", stem, body, origin, "0.10 sent it")
     elif ok and body is not None:
-        schema = {"/state": "State", "/health": "HealthResponse", "/metadata": "MetadataResponse"}
-        if path in schema:
-            out.add("examples", schema[path], stem, body, origin, "0.10 sent it")
+        by_path = {"/state": "State", "/health": "HealthResponse", "/metadata": "MetadataResponse"}
+        if path in by_path:
+            out.add("examples", by_path[path], stem, body, origin, "0.10 sent it")
 
 
 def _try(text: str) -> tuple[bool, Any]:
@@ -264,13 +260,14 @@ def parse_file(path: Path, out: Output) -> None:
                 out.skipped.append((origin, line[:80]))
             body_text = lines[i + 1].strip() if i + 1 < len(lines) else ""
             body_ok, body = _try(body_text)
-            _http_cases(out, m.group(1), m.group(2), req if req_ok else None, status,
-                        body if body_ok else None, env, origin)
+            _http_cases(
+                out, m.group(1), m.group(2), req if req_ok else None, status, body if body_ok else None, env, origin
+            )
             i += 2
             continue
         if line.startswith(("schema.", "GET ", "POST ", "raw ", "capture")):
             continue
-        for blob in re.findall(r"'(\{.*?\})'", line) or [line[line.find("{"):]]:
+        for blob in re.findall(r"'(\{.*?\})'", line) or [line[line.find("{") :]]:
             if not blob.startswith("{"):
                 continue
             ok, value = _try(blob)
@@ -291,9 +288,14 @@ def write(out: Output, schemas_dir: Path) -> int:
     for kind in ("examples", "invalid"):
         for old in (schemas_dir / kind).glob("*/legacy-*.json"):
             old.unlink()
-    rows = ["# Cases captured from openenv 0.10", "",
-            "Written by `tools/extract_transcripts.py`; do not edit by hand.", "",
-            "| file | origin | 0.10 reaction |", "|---|---|---|"]
+    rows = [
+        "# Cases captured from openenv 0.10",
+        "",
+        "Written by `tools/extract_transcripts.py`; do not edit by hand.",
+        "",
+        "| file | origin | 0.10 reaction |",
+        "|---|---|---|",
+    ]
     for (kind, schema, name), (value, origin, note) in sorted(out.cases.items()):
         target = schemas_dir / kind / schema / f"{name}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -321,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     echo_schema = args.source / "schema_echo.json"
     if echo_schema.is_file():
         value = strict_loads(echo_schema.read_text(encoding="utf-8"))
-        out.add("examples", "SchemaResponse", "echo-http-get-schema", value, echo_schema.name,
-                "0.10 sent it (GET /schema)")
+        out.add(
+            "examples", "SchemaResponse", "echo-http-get-schema", value, echo_schema.name, "0.10 sent it (GET /schema)"
+        )
     count = write(out, args.root / "schemas")
     print(f"extract_transcripts: wrote {count} cases, skipped {len(out.skipped)} lines")
     return 0

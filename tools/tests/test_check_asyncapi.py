@@ -51,8 +51,7 @@ def test_misspelled_action_fails(tree: Path, capsys: pytest.CaptureFixture[str])
     rc, out = run(tree, capsys)
     assert rc == 1
     assert (
-        f"{tree / 'asyncapi.yaml'}#/operations/receiveReset/action: "
-        "'recieve' is not one of ['send', 'receive']"
+        f"{tree / 'asyncapi.yaml'}#/operations/receiveReset/action: 'recieve' is not one of ['send', 'receive']"
     ) in out
 
 
@@ -64,9 +63,7 @@ def test_missing_payload_schema_fails(tree: Path, capsys: pytest.CaptureFixture[
     assert "V1ErrorResponse.schema.json#: frame schema not used by asyncapi.yaml" in out
 
 
-def test_payload_schema_invalid_for_asyncapi_fails(
-    tree: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_payload_schema_invalid_for_asyncapi_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # AsyncAPI only allows the string form of "discriminator" (toolchain.md §2a).
     path = tree / "schemas" / "WsStepRequest.schema.json"
     replace(path, '"type": "object",', '"type": "object", "discriminator": {"propertyName": "type"},')

@@ -51,8 +51,7 @@ def test_response_without_description_fails(tree: Path, capsys: pytest.CaptureFi
     rc, out = run(tree, capsys)
     assert rc == 1
     assert (
-        f"{tree / 'openapi.yaml'}#/paths/~1health/get/responses/200: "
-        "'description' is a required property"
+        f"{tree / 'openapi.yaml'}#/paths/~1health/get/responses/200: 'description' is a required property"
     ) in out.replace('"', "'")
 
 

@@ -68,9 +68,7 @@ def test_typo_in_type_keyword_fails(tree: Path, capsys: pytest.CaptureFixture[st
     assert "'strin'" in out
 
 
-def test_example_that_no_longer_validates_fails(
-    tree: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_example_that_no_longer_validates_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tree / "schemas" / "examples" / "V1ObservationData" / "running.json"
     edit(path, lambda d: d.__setitem__("reward", True))
     rc, out = run(tree, capsys)
@@ -103,9 +101,7 @@ def test_wrong_id_and_title_fail(tree: Path, capsys: pytest.CaptureFixture[str])
     assert f"{path}#/title: is 'Limit', expected 'Limits'" in out
 
 
-def test_missing_property_description_fails(
-    tree: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_property_description_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tree / "schemas" / "Limits.schema.json"
     edit(path, lambda d: d["properties"]["max_sessions"].pop("description"))
     rc, out = run(tree, capsys)
@@ -142,9 +138,9 @@ TRANSCRIPT = """\
 >>> {"type": "reset"}
 <<< {"type":"observation","data":{"observation":{"metadata":{}},"reward":0.0,"done":false}}
 >>> {"type": "step", "data": {"direction": "up"}}
-<<< {"type":"error","data":{"message":"Invalid message","code":"VALIDATION_ERROR","errors":[{"type":"literal_error","loc":["direction"],"msg":"bad"}]}}
+<<< {"type":"error","data":{"message":"m","code":"VALIDATION_ERROR","errors":[{"loc":["direction"]}]}}
 >>> {"type": "state", "data": {}}
-<<< {"type":"error","data":{"message":"Invalid message","code":"VALIDATION_ERROR","errors":[{"type":"extra_forbidden","loc":["data"],"msg":"Extra inputs are not permitted"}]}}
+<<< {"type":"error","data":{"message":"m","code":"VALIDATION_ERROR","errors":[{"loc":["data"]}]}}
 >>> {not json
 <<< {"type":"error","data":{"message":"Invalid JSON","code":"INVALID_JSON"}}
 >>> {"type": "close"}

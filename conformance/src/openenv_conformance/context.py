@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from openenv_conformance.verdicts import Fail, Undecided
 from openenv_conformance.wire_schema import SchemaSet
 
 V1 = "openenv.v1"
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\bFile \"[^\"]+\", line \d+")
+"""What a leaked Python stack trace looks like in an error message (OE-SEC-003)."""
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 """Largest frame the harness accepts from the target."""
 
@@ -224,6 +227,8 @@ class CaseContext:
 
     # -- recording ---------------------------------------------------------------------------
     def note(self, conn: str, kind: str, data: str, size: int | None = None) -> None:
+        if kind == "recv" and TRACEBACK.search(data):
+            self.run.cache.setdefault("leaks", []).append(f"{self.case_id}: {data[:500]}")
         text, cut = _cut(data)
         self.transcript.append(
             Event((time.perf_counter() - self._t0) * 1000.0, conn, kind, text, size or cut)

@@ -12,7 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 REPORT_FORMAT = "openenv-conformance-report/1"
-MAX_EVENT_CHARS = 2_000
+HARNESS_NAME = "openenv-conformance"
+MAX_EVENT_CHARS = 4_096
 """Frames longer than this are cut in transcripts (the original length is kept)."""
 
 
@@ -89,11 +90,17 @@ class CaseResult:
         )
 
     @property
+    def protocol_level(self) -> str:
+        """`v1` for the v1 profile, `base` for everything else."""
+        return "v1" if self.profile == "v1" else "base"
+
+    @property
     def blocking(self) -> bool:
-        """True when this case alone makes the run fail."""
+        """True when this case alone makes the run fail (FAIL/ERROR not expected, or stale)."""
         if self.stale_expectation:
             return True
-        return self.outcome is Outcome.FAIL and self.expected_failure is None
+        bad = self.outcome in (Outcome.FAIL, Outcome.ERROR)
+        return bad and self.expected_failure is None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -104,7 +111,7 @@ class CaseResult:
             "clauses": list(self.clauses),
             "outcome": self.outcome.value,
             "message": self.message,
-            "duration_ms": round(self.duration_ms, 3),
+            "duration_s": round(self.duration_ms / 1000.0, 6),
             "transcript": [e.to_json() for e in self.transcript],
         }
         if self.metrics:
@@ -124,6 +131,7 @@ class Report:
     target: str
     harness_version: str
     started_at: str
+    finished_at: str
     seed: int
     profiles: list[str]
     cases: list[CaseResult]
@@ -147,6 +155,22 @@ class Report:
     def failing_musts(self) -> list[CaseResult]:
         return [c for c in self.cases if c.outcome is Outcome.FAIL]
 
+    def levels(self) -> list[str]:
+        return ["base", "v1"] if "v1" in self.profiles else ["base"]
+
+    def verdicts(self) -> dict[str, str]:
+        """Per protocol level: PASS (no FAIL/ERROR), FAIL, or UNIMPLEMENTED (v1 not offered)."""
+        out: dict[str, str] = {}
+        for level in self.levels():
+            cases = [c for c in self.cases if c.protocol_level == level]
+            if any(c.outcome in (Outcome.FAIL, Outcome.ERROR) for c in cases):
+                out[level] = "FAIL"
+            elif level == "v1" and self.negotiated_protocol is None:
+                out[level] = "UNIMPLEMENTED"
+            else:
+                out[level] = "PASS"
+        return out
+
     def to_json(self) -> dict[str, Any]:
         by_profile: dict[str, dict[str, Any]] = {}
         for p in self.profiles:
@@ -156,18 +180,21 @@ class Report:
                     counts[c.outcome.value] += 1
             by_profile[p] = {
                 "counts": counts,
-                "duration_ms": round(self.profile_durations_ms.get(p, 0.0), 3),
+                "duration_s": round(self.profile_durations_ms.get(p, 0.0) / 1000.0, 6),
             }
         return {
             "format": REPORT_FORMAT,
+            "harness": {"name": HARNESS_NAME, "version": self.harness_version},
             "target": self.target,
-            "harness_version": self.harness_version,
             "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": round(self.duration_ms / 1000.0, 6),
             "seed": self.seed,
             "profiles": list(self.profiles),
+            "levels": self.levels(),
             "negotiated_protocol": self.negotiated_protocol,
             "clause_index": self.clause_index,
-            "duration_ms": round(self.duration_ms, 3),
+            "verdicts": self.verdicts(),
             "passed": self.passed,
             "summary": {
                 "counts": self.counts(),

@@ -20,6 +20,7 @@ from typing import Any
 from openenv_conformance.checks._common import disc
 from openenv_conformance.context import CaseContext
 from openenv_conformance.paths import repo_file
+from openenv_conformance.model import Level
 from openenv_conformance.registry import check
 from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
@@ -42,22 +43,36 @@ def _valid(ctx: CaseContext, schema: str, body: Any, what: str) -> None:
         raise Fail(f"{what} does not match {schema}: {'; '.join(errors)}")
 
 
-@check("http.health", title="GET /health → 200 {status: healthy}")
+@check(
+    "http.health",
+    title="GET /health → 200 {status: healthy}, with load figures",
+    clauses=["OE-HTTP-001", "OE-HTTP-002"],
+)
 async def health(ctx: CaseContext) -> str | None:
     body = await ctx.get_json("/health")
     _valid(ctx, "HealthResponse", body, "/health body")
     if body.get("status") != "healthy":
         raise Fail(f"/health status is {body.get('status')!r}, expected 'healthy'")
+    if not all(isinstance(body.get(k), int) for k in ("active_sessions", "max_sessions")):
+        raise Fail("/health does not report active_sessions/max_sessions", level=Level.SHOULD)
     return None
 
 
-@check("http.metadata", title="GET /metadata → 200 with the metadata document")
+@check(
+    "http.metadata",
+    title="GET /metadata → 200 with the metadata document",
+    clauses=["OE-HTTP-003"],
+)
 async def metadata(ctx: CaseContext) -> str | None:
     _valid(ctx, "MetadataResponse", await ctx.get_json("/metadata"), "/metadata body")
     return None
 
 
-@check("http.schema", title="GET /schema → 200 with action/observation/state JSON Schemas")
+@check(
+    "http.schema",
+    title="GET /schema → 200 with action/observation/state JSON Schemas",
+    clauses=["OE-HTTP-005"],
+)
 async def schema(ctx: CaseContext) -> str | None:
     body = await ctx.get_json("/schema")
     _valid(ctx, "SchemaResponse", body, "/schema body")
@@ -67,21 +82,36 @@ async def schema(ctx: CaseContext) -> str | None:
     return None
 
 
-@check("http.reset", title="POST /reset → 200 with the reset response (when served)")
+@check(
+    "http.reset",
+    title="POST /reset accepts an empty body and seed/episode_id; 200 result body",
+    clauses=["OE-HTTP-013", "OE-HTTP-015", "OE-HTTP-016"],
+)
 async def http_reset(ctx: CaseContext) -> str | None:
-    resp = await ctx.http_call("POST", "/reset", json_body=dict(ctx.options.reset_data))
-    if resp.status_code in (404, 405):
-        raise Unimplemented("HTTP /reset is not served (production mode)")
-    if resp.status_code != 200:
-        raise Fail(f"POST /reset → HTTP {resp.status_code}")
-    _valid(ctx, "HttpResetResponse", _json(resp, "/reset"), "/reset body")
+    bodies: list[Any] = [None, {**ctx.options.reset_data, "seed": 3, "episode_id": "http-ep"}]
+    for body in bodies:
+        if body is None:
+            resp = await ctx.http_call("POST", "/reset")
+        else:
+            resp = await ctx.http_call("POST", "/reset", json_body=body)
+        if resp.status_code == 404:
+            raise Unimplemented("HTTP /reset is not served (production mode)")
+        if resp.status_code != 200:
+            raise Fail(f"POST /reset {'(empty body)' if body is None else ''} → HTTP "
+                       f"{resp.status_code}")  # fmt: skip
+        _valid(ctx, "HttpResetResponse", _json(resp, "/reset"), "/reset body")
     return None
 
 
-@check("http.step", title="POST /step {action} → 200 with the step response (when served)")
+@check(
+    "http.step",
+    title="POST /step {action, timeout_s, request_id} → 200 result body",
+    clauses=["OE-HTTP-014", "OE-HTTP-015", "OE-HTTP-016"],
+)
 async def http_step(ctx: CaseContext) -> str | None:
-    resp = await ctx.http_call("POST", "/step", json_body={"action": disc(ctx).valid_action()})
-    if resp.status_code in (404, 405):
+    body = {"action": disc(ctx).valid_action(), "timeout_s": 5.0, "request_id": "conformance-1"}
+    resp = await ctx.http_call("POST", "/step", json_body=body)
+    if resp.status_code == 404:
         raise Unimplemented("HTTP /step is not served (production mode)")
     if resp.status_code != 200:
         raise Fail(f"POST /step → HTTP {resp.status_code}")
@@ -89,20 +119,40 @@ async def http_step(ctx: CaseContext) -> str | None:
     return None
 
 
-@check("http.validation_422", title="invalid /reset and /step bodies → 422 with detail list")
+@check(
+    "http.validation_422",
+    title="non-JSON, non-object and invalid /reset and /step bodies → 422 {detail: [...]}",
+    clauses=["OE-HTTP-020", "OE-HTTP-022"],
+)
 async def validation_422(ctx: CaseContext) -> str | None:
-    cases: list[tuple[str, Any]] = [("/reset", {"seed": -1}), ("/step", {"no_action": 1})]
+    found = disc(ctx)
+    bad_action: Any = {"type": "call_tool"} if found.is_mcp_env else {"zz_not_a_field": [1]}
+    cases: list[tuple[str, str]] = [
+        ("/reset", '{"seed": -1}'),
+        ("/reset", "[1, 2]"),
+        ("/step", "{not json"),
+        ("/step", '{"no_action": 1}'),
+        ("/step", json.dumps({"action": bad_action})),
+    ]
     served = 0
-    for path, body in cases:
-        resp = await ctx.http_call("POST", path, json_body=body)
-        if resp.status_code in (404, 405):
+    for path, raw in cases:
+        resp = await ctx.http_call(
+            "POST", path, content=raw, headers={"content-type": "application/json"}
+        )
+        if resp.status_code == 404:
             continue
         served += 1
         if resp.status_code != 422:
-            raise Fail(f"POST {path} {json.dumps(body)} → HTTP {resp.status_code}, expected 422")
-        _valid(ctx, "HttpValidationError", _json(resp, path), f"{path} 422 body")
+            raise Fail(f"POST {path} {raw} → HTTP {resp.status_code}, expected 422")
+        body = _json(resp, path)
+        _valid(ctx, "HttpValidationError", body, f"{path} 422 body")
     if not served:
         raise Unimplemented("HTTP /reset and /step are not served")
+    if "action" in raw:
+        locs = [d.get("loc") for d in body.get("detail", []) if isinstance(d, dict)]
+        if not any(isinstance(loc, list) and loc[:2] == ["body", "action"] for loc in locs):
+            raise Fail(f"invalid action 422: no loc starting ['body', 'action'] (got {locs})",
+                       level=Level.SHOULD)  # fmt: skip
     return None
 
 
@@ -115,28 +165,43 @@ async def _rpc(ctx: CaseContext, raw: str) -> tuple[int, Any]:
     return resp.status_code, _json(resp, "/mcp")
 
 
-@check("http.mcp.errors", title="POST /mcp answers bad JSON-RPC with the standard error codes")
+@check(
+    "http.mcp.errors",
+    title="POST /mcp answers bad JSON-RPC with the standard codes, HTTP 200, JSON",
+    clauses=["OE-MCP-001", "OE-MCP-002", "OE-MCP-003", "OE-MCP-005", "OE-MCP-006", "OE-MCP-008"],
+)
 async def mcp_errors(ctx: CaseContext) -> str | None:
     probes = [
         ("{bad", -32700, None),
         ('{"jsonrpc":"2.0","id":3}', -32600, None),
+        ('{"jsonrpc":"1.0","method":"tools/list","id":5}', -32600, None),
+        ('{"jsonrpc":"2.0","method":"tools/list","params":[1],"id":6}', -32600, None),
         ('{"jsonrpc":"2.0","method":"zz/no-such-method","id":4}', -32601, 4),
+        ('{"jsonrpc":"2.0","method":"zz/no-such-method","id":"four"}', -32601, "four"),
     ]
     for raw, code, rid in probes:
         status, body = await _rpc(ctx, raw)
         if status == 404:
             raise Unimplemented("POST /mcp is not served")
+        if status != 200:
+            raise Fail(f"{raw!r} → HTTP {status}, expected 200")
         if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
             raise Fail(f"{raw!r} → HTTP {status} {str(body)[:200]}: no JSON-RPC error object")
         _valid(ctx, "JsonRpcErrorResponse", body, f"/mcp reply to {raw!r}")
         if body["error"].get("code") != code:
             raise Fail(f"{raw!r} → error code {body['error'].get('code')}, expected {code}")
-        if body.get("id") != rid:
+        if body.get("id") != rid and rid is not None:
             raise Fail(f"{raw!r} → id {body.get('id')!r}, expected {rid!r}")
+        if rid is None and code == -32700 and body.get("id") is not None:
+            raise Fail(f"parse error reply carries id {body.get('id')!r}, expected null")
     return None
 
 
-@check("http.mcp.notification", title="a JSON-RPC notification on POST /mcp gets no response")
+@check(
+    "http.mcp.notification",
+    title="a JSON-RPC notification on POST /mcp gets 202 and no body",
+    clauses=["OE-MCP-004", "OE-MCP-008"],
+)
 async def mcp_notification(ctx: CaseContext) -> str | None:
     status, body = await _rpc(ctx, '{"jsonrpc":"2.0","method":"notifications/initialized"}')
     if status == 404:
@@ -201,6 +266,7 @@ def _failure_lines(text: str) -> list[str]:
 @check(
     "http.openapi.schemathesis",
     title="schemathesis (examples, coverage, fuzzing, stateful links) finds no failures",
+    clauses=["OE-HTTP-007", "OE-HTTP-020", "OE-HTTP-025"],
     timeout_s=SCHEMATHESIS_MAX_S + 15,
 )
 async def schemathesis_pass(ctx: CaseContext) -> str | None:
@@ -242,3 +308,123 @@ async def schemathesis_pass(ctx: CaseContext) -> str | None:
         failures = _failure_lines(text)
     shown = "; ".join(failures[:8]) or tail[-400:]
     raise Fail(f"schemathesis exit {proc.returncode}: {shown}")
+
+
+@check(
+    "http.openapi",
+    title="GET /openapi.json lists the HTTP paths with info.version 1.x",
+    clauses=["OE-HTTP-007"],
+)
+async def openapi(ctx: CaseContext) -> str | None:
+    resp = await ctx.http_call("GET", "/openapi.json")
+    if resp.status_code != 200:
+        raise Fail(f"GET /openapi.json → HTTP {resp.status_code}")
+    doc = _json(resp, "/openapi.json")
+    version = (doc.get("info") or {}).get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or not version.startswith("1."):
+        raise Fail(f"info.version is {version!r}, expected 1.x")
+    if "/health" not in (doc.get("paths") or {}):
+        raise Fail("the OpenAPI document does not list /health")
+    return None
+
+
+async def _served(ctx: CaseContext) -> dict[str, int]:
+    out = {}
+    for method, path, body in (("POST", "/reset", {}), ("POST", "/step", {}), ("GET", "/state", None)):
+        resp = await ctx.http_call(method, path, json_body=body)
+        out[path] = resp.status_code
+    return out
+
+
+@check(
+    "http.all_or_none",
+    title="/reset, /step and /state are all served or all 404",
+    clauses=["OE-HTTP-012", "OE-WS-001"],
+)
+async def all_or_none(ctx: CaseContext) -> str | None:
+    served = await _served(ctx)
+    missing = [p for p, status in served.items() if status == 404]
+    if missing and len(missing) != len(served):
+        raise Fail(f"only some simulation endpoints are served: 404 for {missing}, {served}")
+    return "production mode (none served)" if missing else "simulation mode (all served)"
+
+
+@check(
+    "http.state",
+    title="GET /state → 200 with a state object (when served)",
+    clauses=["OE-HTTP-017", "OE-WS-015"],
+)
+async def http_state(ctx: CaseContext) -> str | None:
+    resp = await ctx.http_call("GET", "/state")
+    if resp.status_code == 404:
+        raise Unimplemented("HTTP /state is not served (production mode)")
+    if resp.status_code != 200:
+        raise Fail(f"GET /state → HTTP {resp.status_code}")
+    body = _json(resp, "/state")
+    _valid(ctx, "State", body, "/state body")
+    return None
+
+
+@check(
+    "http.stateless",
+    title="HTTP /reset, /step and /state do not share an episode",
+    clauses=["OE-HTTP-010"],
+)
+async def stateless(ctx: CaseContext) -> str | None:
+    mark = f"http-stateless-{ctx.rng.getrandbits(32):08x}"
+    resp = await ctx.http_call(
+        "POST", "/reset", json_body={**ctx.options.reset_data, "episode_id": mark}
+    )
+    if resp.status_code == 404:
+        raise Unimplemented("HTTP simulation endpoints are not served")
+    await ctx.http_call("POST", "/step", json_body={"action": disc(ctx).valid_action()})
+    state = await ctx.http_call("GET", "/state")
+    if state.status_code != 200:
+        raise Fail(f"GET /state → HTTP {state.status_code}")
+    body = _json(state, "/state")
+    if isinstance(body, dict) and (body.get("episode_id") == mark or body.get("step_count")):
+        raise Fail(f"GET /state sees an earlier request's episode: {json.dumps(body)[:200]}")
+    return None
+
+
+@check(
+    "http.unknown_paths",
+    title="unknown path → 404, wrong method → 405, each with a JSON {detail}",
+    clauses=["OE-HTTP-025"],
+)
+async def unknown_paths(ctx: CaseContext) -> str | None:
+    for method, path, status in (
+        ("GET", "/zz-no-such-path", 404),
+        ("DELETE", "/health", 405),
+        ("PUT", "/schema", 405),
+    ):
+        resp = await ctx.http_call(method, path)
+        if resp.status_code != status:
+            raise Fail(f"{method} {path} → HTTP {resp.status_code}, expected {status}")
+        body = _json(resp, f"{method} {path}")
+        if not isinstance(body, dict) or "detail" not in body:
+            raise Fail(f"{method} {path}: body has no 'detail'")
+    return None
+
+
+@check(
+    "http.body_size",
+    title="a request body over max_message_bytes → 413",
+    clauses=["OE-HTTP-026", "OE-LIM-002"],
+)
+async def body_size(ctx: CaseContext) -> str | None:
+    from openenv_conformance.checks._common import metadata_limits
+
+    limits = await metadata_limits(ctx)
+    size = limits.get("max_message_bytes") if limits else None
+    if not isinstance(size, int):
+        raise Unimplemented("the server advertises no max_message_bytes")
+    if size > 64 * 1024 * 1024:
+        raise Undecided(f"max_message_bytes {size} is too large to probe")
+    pad = "x" * (size + 1)
+    resp = await ctx.http_call(
+        "POST", "/mcp", content='{"pad":"' + pad + '"}', headers={"content-type": "application/json"}
+    )
+    if resp.status_code != 413:
+        raise Fail(f"a {size + 10}-byte body → HTTP {resp.status_code}, expected 413")
+    return None

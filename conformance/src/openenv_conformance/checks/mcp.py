@@ -15,6 +15,7 @@ from typing import Any
 
 from openenv_conformance.actions import valid_instance
 from openenv_conformance.context import CaseContext, dumps, expect_type
+from openenv_conformance.model import Level
 from openenv_conformance.registry import check
 from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
@@ -49,19 +50,54 @@ async def _ws_rpc(conn: Any, method: str, params: dict[str, Any] | None, rid: An
     return data
 
 
-@check("mcp.ws.tools", title="tools/list and tools/call over /ws type:mcp")
+def _no_tools(reply: dict[str, Any], where: str) -> str:
+    """OE-MCP-015: an environment without tools answers with -32601 or -32603."""
+    code = (reply.get("error") or {}).get("code")
+    if code not in (-32601, -32603):
+        raise Fail(f"{where}: tools/list error code {code}, expected -32601/-32603 (no tools)")
+    return f"no tools: tools/list → JSON-RPC error {code}"
+
+
+def _call_result(result: Any, where: str) -> None:
+    """OE-MCP-013: `content` array (MUST), `isError` boolean (SHOULD)."""
+    if not isinstance(result, dict) or not isinstance(result.get("content"), list):
+        raise Fail(f"{where}: tools/call result has no 'content' array")
+    if not isinstance(result.get("isError"), bool):
+        raise Fail(f"{where}: tools/call result has no boolean 'isError'", level=Level.SHOULD)
+
+
+@check(
+    "mcp.ws.tools",
+    title="tools/list and tools/call over /ws type:mcp (or a JSON-RPC error without tools)",
+    clauses=["OE-MCP-001", "OE-MCP-002", "OE-MCP-010", "OE-MCP-013", "OE-MCP-015", "OE-MCP-021"],
+)
 async def ws_tools(ctx: CaseContext) -> str | None:
     conn = await ctx.connect()
     listed = await _ws_rpc(conn, "tools/list", None, "list-1")
     if "error" in listed:
-        raise Unimplemented(f"tools/list → JSON-RPC error {listed['error']}: no MCP tools")
+        return _no_tools(listed, "/ws mcp")
     tools = _tools_from(listed.get("result"), "/ws mcp")
     if not tools:
-        raise Unimplemented("the environment lists no tools")
+        return "the environment lists no tools"
     called = await _ws_rpc(conn, "tools/call", _call_params(tools, ctx.rng), 7)
     if "result" not in called:
         raise Fail(f"tools/call {tools[0]['name']} → {dumps(called)[:300]}")
+    _call_result(called["result"], "/ws mcp")
     return f"{len(tools)} tool(s); called {tools[0]['name']}"
+
+
+@check(
+    "mcp.ws.notification",
+    title="an mcp frame carrying a JSON-RPC notification gets no reply frame",
+    clauses=["OE-MCP-004", "OE-WS-024"],
+)
+async def ws_notification(ctx: CaseContext) -> str | None:
+    conn = await ctx.connect()
+    await conn.send({"type": "mcp", "data": {"jsonrpc": "2.0", "method": "notifications/x"}})
+    reply = await conn.request({"type": "state"}, what="the reply to state")
+    if reply.get("type") != "state":
+        raise Fail(f"a notification was answered: {dumps(reply)[:300]}")
+    return None
 
 
 async def _http_rpc(ctx: CaseContext, method: str, params: Any, rid: Any) -> dict[str, Any]:
@@ -80,17 +116,126 @@ async def _http_rpc(ctx: CaseContext, method: str, params: Any, rid: Any) -> dic
     return body
 
 
-@check("mcp.http.tools", title="tools/list and tools/call over POST /mcp")
+@check(
+    "mcp.http.tools",
+    title="tools/list and tools/call over POST /mcp without initialize",
+    clauses=["OE-MCP-010", "OE-MCP-013", "OE-MCP-015", "OE-MCP-021"],
+)
 async def http_tools(ctx: CaseContext) -> str | None:
     listed = await _http_rpc(ctx, "tools/list", None, 1)
     if "error" in listed:
-        raise Unimplemented(f"tools/list → JSON-RPC error {listed['error']}: no MCP tools")
+        return _no_tools(listed, "POST /mcp")
     tools = _tools_from(listed.get("result"), "POST /mcp")
     if not tools:
-        raise Unimplemented("the environment lists no tools")
+        return "the environment lists no tools"
     called = await _http_rpc(ctx, "tools/call", _call_params(tools, ctx.rng), 2)
     if "result" not in called:
         raise Fail(f"tools/call {tools[0]['name']} → {str(called)[:300]}")
+    _call_result(called["result"], "POST /mcp")
+    return None
+
+
+async def _tools_or_skip(ctx: CaseContext) -> list[dict[str, Any]]:
+    listed = await _http_rpc(ctx, "tools/list", None, "probe")
+    if "error" in listed:
+        raise Unimplemented("the environment has no tools")
+    tools = _tools_from(listed.get("result"), "POST /mcp")
+    if not tools:
+        raise Unimplemented("the environment lists no tools")
+    return tools
+
+
+@check(
+    "mcp.tools.call_params",
+    title="tools/call without params.name → -32602",
+    clauses=["OE-MCP-011"],
+)
+async def call_params(ctx: CaseContext) -> str | None:
+    await _tools_or_skip(ctx)
+    reply = await _http_rpc(ctx, "tools/call", {"arguments": {}}, 11)
+    code = (reply.get("error") or {}).get("code")
+    if code != -32602:
+        raise Fail(f"tools/call without name → {code}, expected -32602")
+    return None
+
+
+@check(
+    "mcp.tools.unknown_tool",
+    title="tools/call naming an unknown tool → -32602",
+    clauses=["OE-MCP-012"],
+)
+async def unknown_tool(ctx: CaseContext) -> str | None:
+    await _tools_or_skip(ctx)
+    reply = await _http_rpc(ctx, "tools/call", {"name": "zz_no_such_tool", "arguments": {}}, 12)
+    code = (reply.get("error") or {}).get("code")
+    if code != -32602:
+        raise Fail(f"unknown tool → {code if code else 'a result'}, expected -32602")
+    return None
+
+
+@check(
+    "mcp.lifecycle.initialize",
+    title="initialize is answered with protocolVersion, capabilities.tools and serverInfo",
+    clauses=["OE-MCP-020"],
+)
+async def initialize(ctx: CaseContext) -> str | None:
+    params = {"protocolVersion": MCP_PROTOCOL_VERSION, "capabilities": {},
+              "clientInfo": {"name": "openenv-conformance", "version": "1"}}  # fmt: skip
+    reply = await _http_rpc(ctx, "initialize", params, 21)
+    result = reply.get("result")
+    if not isinstance(result, dict):
+        raise Fail(f"initialize → {str(reply.get('error'))[:200]}")
+    if not isinstance(result.get("protocolVersion"), str):
+        raise Fail("initialize result has no protocolVersion")
+    if not isinstance((result.get("capabilities") or {}).get("tools"), dict):
+        raise Fail("initialize result has no capabilities.tools object")
+    info = result.get("serverInfo") or {}
+    if not (isinstance(info.get("name"), str) and isinstance(info.get("version"), str)):
+        raise Fail("initialize result has no serverInfo name/version")
+    return None
+
+
+@check("mcp.lifecycle.ping", title="ping is answered with an empty result", clauses=["OE-MCP-022"])
+async def ping(ctx: CaseContext) -> str | None:
+    reply = await _http_rpc(ctx, "ping", None, 22)
+    if reply.get("result") != {}:
+        raise Fail(f"ping → {json.dumps(reply)[:200]}, expected result {{}}")
+    return None
+
+
+@check(
+    "mcp.session.methods",
+    title="openenv/session/create and /close work, or are answered -32601",
+    clauses=["OE-MCP-030"],
+)
+async def session_methods(ctx: CaseContext) -> str | None:
+    created = await _http_rpc(ctx, "openenv/session/create", None, 31)
+    if "error" in created:
+        code = created["error"].get("code")
+        if code != -32601:
+            raise Fail(f"openenv/session/create → error {code}, expected a result or -32601")
+        return "session methods not implemented (-32601)"
+    sid = (created.get("result") or {}).get("session_id")
+    if not isinstance(sid, str) or not sid:
+        raise Fail(f"openenv/session/create result has no session_id: {str(created)[:200]}")
+    closed = await _http_rpc(ctx, "openenv/session/close", {"session_id": sid}, 32)
+    if "result" not in closed:
+        raise Fail(f"openenv/session/close → {str(closed)[:200]}")
+    return None
+
+
+@check(
+    "mcp.session.unknown_id",
+    title="a tools request addressing an unknown session_id → -32602",
+    clauses=["OE-MCP-033"],
+)
+async def unknown_session(ctx: CaseContext) -> str | None:
+    reply = await _http_rpc(ctx, "tools/list", {"session_id": "zz-no-such-session"}, 33)
+    code = (reply.get("error") or {}).get("code")
+    if code != -32602:
+        if "result" in reply:
+            raise Fail("tools/list with an unknown session_id returned a result")
+        raise Fail(f"unknown session_id → {code}, expected -32602")
     return None
 
 
@@ -125,6 +270,7 @@ async def _offers_streamable(ctx: CaseContext) -> bool:
 @check(
     "mcp.streamable.sdk",
     title="the official MCP client SDK can initialize, list and call tools (streamable HTTP)",
+    clauses=["OE-MCP-020", "OE-MCP-013"],
 )
 async def streamable_sdk(ctx: CaseContext) -> str | None:
     if not await _offers_streamable(ctx):

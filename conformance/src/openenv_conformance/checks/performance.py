@@ -8,12 +8,12 @@ bounded by `options.perf_steps`; episodes that end are reset (not timed).
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 
 from openenv_conformance.checks._common import disc, reset_frame, session, step_frame
 from openenv_conformance.context import CaseContext, expect_type
-from openenv_conformance.model import Level
 from openenv_conformance.registry import check
 
 SETUP_SESSIONS = 10
@@ -27,7 +27,7 @@ def _pct(values: list[float], q: float) -> float:
 @check(
     "performance.step_latency",
     title="sequential step round trips: p50/p99 latency and steps/s",
-    level=Level.MAY,
+    clauses=["OE-WS-023"],
     informational=True,
     timeout_s=60.0,
 )
@@ -38,11 +38,11 @@ async def step_latency(ctx: CaseContext) -> str | None:
     ctx.note("perf", "note", f"{ctx.options.perf_steps} steps; frames not recorded")
     for _ in range(ctx.options.perf_steps):
         t = time.perf_counter()
-        await conn.ws.send(__import__("json").dumps(step_frame(action)))
+        await conn.ws.send(json.dumps(step_frame(action)))
         raw = await asyncio.wait_for(conn.ws.recv(), ctx.timeout_s)
         timings.append((time.perf_counter() - t) * 1000.0)
         if '"done":true' in str(raw).replace(" ", ""):
-            await conn.ws.send(__import__("json").dumps(reset_frame(ctx)))
+            await conn.ws.send(json.dumps(reset_frame(ctx)))
             await asyncio.wait_for(conn.ws.recv(), ctx.timeout_s)
     total_s = sum(timings) / 1000.0
     ctx.metrics.update(
@@ -57,7 +57,7 @@ async def step_latency(ctx: CaseContext) -> str | None:
 @check(
     "performance.session_setup",
     title="session set-up: connect + first reset",
-    level=Level.MAY,
+    clauses=["OE-WS-001"],
     informational=True,
     timeout_s=60.0,
 )

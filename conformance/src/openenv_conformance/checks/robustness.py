@@ -62,7 +62,11 @@ async def _error_then_open(
     await _survived(ctx, observer)
 
 
-@check("robustness.binary_frame", title="binary frame → INVALID_JSON, connection stays open")
+@check(
+    "robustness.binary_frame",
+    title="binary frame → INVALID_JSON, connection stays open",
+    clauses=["OE-WS-005", "OE-ERR-002", "OE-GEN-001"],
+)
 async def binary_frame(ctx: CaseContext) -> str | None:
     async def send(conn: Conn) -> None:
         await conn.send_bytes(b'{"type":"state"}')
@@ -71,7 +75,11 @@ async def binary_frame(ctx: CaseContext) -> str | None:
     return None
 
 
-@check("robustness.non_object_json", title="JSON that is not an object → VALIDATION_ERROR, open")
+@check(
+    "robustness.non_object_json",
+    title="JSON that is not an object → VALIDATION_ERROR, open",
+    clauses=["OE-WS-007", "OE-ERR-002", "OE-GEN-001"],
+)
 async def non_object(ctx: CaseContext) -> str | None:
     async def send(conn: Conn) -> None:
         await conn.send_text("[1,2,3]")
@@ -80,7 +88,11 @@ async def non_object(ctx: CaseContext) -> str | None:
     return None
 
 
-@check("robustness.nan_literal", title="NaN/Infinity literals are invalid JSON → INVALID_JSON")
+@check(
+    "robustness.nan_literal",
+    title="NaN/Infinity literals are invalid JSON → INVALID_JSON",
+    clauses=["OE-GEN-012"],
+)
 async def nan_literal(ctx: CaseContext) -> str | None:
     async def send(conn: Conn) -> None:
         await conn.send_text('{"type":"reset","data":{"seed":NaN}}')
@@ -89,7 +101,11 @@ async def nan_literal(ctx: CaseContext) -> str | None:
     return None
 
 
-@check("robustness.oversized_frame", title="an oversized frame is refused; the server survives")
+@check(
+    "robustness.oversized_frame",
+    title="an oversized frame is refused; the server survives",
+    clauses=["OE-LIM-005", "OE-GEN-001"],
+)
 async def oversized(ctx: CaseContext) -> str | None:
     limits = await metadata_limits(ctx)
     size = DEFAULT_OVERSIZE
@@ -118,7 +134,11 @@ async def oversized(ctx: CaseContext) -> str | None:
     return note
 
 
-@check("robustness.abrupt_disconnect", title="a TCP drop mid-session does not hurt the server")
+@check(
+    "robustness.abrupt_disconnect",
+    title="a TCP drop mid-session does not hurt the server",
+    clauses=["OE-GEN-002", "OE-GEN-001"],
+)
 async def abrupt(ctx: CaseContext) -> str | None:
     observer = await _observer(ctx)
     conn = await session(ctx, label="dropper")
@@ -136,7 +156,11 @@ async def _slow_fragments(conn: Conn, text: str) -> AsyncIterator[str]:
         await asyncio.sleep(SLOW_GAP_S)
 
 
-@check("robustness.slow_sender", title="a slow, fragmented frame does not block other sessions")
+@check(
+    "robustness.slow_sender",
+    title="a slow, fragmented frame does not block other sessions",
+    clauses=["OE-GEN-010"],
+)
 async def slow_sender(ctx: CaseContext) -> str | None:
     observer = await _observer(ctx)
     slow = await session(ctx, label="slow")
@@ -157,7 +181,11 @@ async def slow_sender(ctx: CaseContext) -> str | None:
     return None
 
 
-@check("robustness.rapid_connect", title="rapid connect/disconnect cycles leave the server usable")
+@check(
+    "robustness.rapid_connect",
+    title="rapid connect/disconnect cycles leave the server usable",
+    clauses=["OE-GEN-002", "OE-LIM-014"],
+)
 async def rapid(ctx: CaseContext) -> str | None:
     observer = await _observer(ctx)
     for i in range(RAPID_CYCLES):
@@ -171,7 +199,11 @@ async def rapid(ctx: CaseContext) -> str | None:
     return None
 
 
-@check("robustness.fuzz.invalid_actions", title="schema-violating actions → VALIDATION_ERROR")
+@check(
+    "robustness.fuzz.invalid_actions",
+    title="schema-violating actions → VALIDATION_ERROR",
+    clauses=["OE-WS-014", "OE-WS-010"],
+)
 async def fuzz_invalid(ctx: CaseContext) -> str | None:
     found = disc(ctx)
     schema = found.action_schema
@@ -190,7 +222,11 @@ async def fuzz_invalid(ctx: CaseContext) -> str | None:
     return f"{len(cases)} invalid actions rejected"
 
 
-@check("robustness.fuzz.valid_actions", title="random valid actions are never rejected as invalid")
+@check(
+    "robustness.fuzz.valid_actions",
+    title="random valid actions are never rejected as invalid",
+    clauses=["OE-WS-014", "OE-HTTP-006"],
+)
 async def fuzz_valid(ctx: CaseContext) -> str | None:
     found = disc(ctx)
     conn = await session(ctx, label="fuzz")
@@ -220,7 +256,11 @@ def _junk_envelope(rng: random.Random) -> dict[str, Any]:
     return rng.choice(choices)
 
 
-@check("robustness.fuzz.envelopes", title="malformed envelopes get error frames; session stays open")
+@check(
+    "robustness.fuzz.envelopes",
+    title="malformed envelopes get error frames; session stays open",
+    clauses=["OE-WS-008", "OE-WS-009"],
+)
 async def fuzz_envelopes(ctx: CaseContext) -> str | None:
     observer = await _observer(ctx)
     conn = await session(ctx, label="fuzz")

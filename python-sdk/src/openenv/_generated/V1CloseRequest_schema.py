@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, conint, constr
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class V1CloseRequest(BaseModel):
@@ -25,7 +25,9 @@ class V1CloseRequest(BaseModel):
         ),
     ]
     id: Annotated[
-        constr(min_length=1, max_length=128) | conint(ge=0, le=9007199254740991) | None,
+        Annotated[str, StringConstraints(min_length=1, max_length=128)]
+        | Annotated[int, Field(ge=0, le=9007199254740991)]
+        | None,
         Field(
             description="Optional request id chosen by the client; the server copies it onto the reply to this frame.",
             title="Id",

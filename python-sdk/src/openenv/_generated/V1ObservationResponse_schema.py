@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, conint, constr
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .V1ObservationData_schema import V1ObservationData
 
@@ -27,7 +27,9 @@ class V1ObservationResponse(BaseModel):
         ),
     ]
     id: Annotated[
-        constr(min_length=1, max_length=128) | conint(ge=0, le=9007199254740991) | None,
+        Annotated[str, StringConstraints(min_length=1, max_length=128)]
+        | Annotated[int, Field(ge=0, le=9007199254740991)]
+        | None,
         Field(
             description="The `id` of the client frame this reply answers, copied verbatim; absent when that frame had none or its id could not be read.",
             title="Id",

@@ -168,18 +168,36 @@ class ServerSession:
             data["truncated"] = bool(truncated)
         if metadata:
             data["metadata"] = metadata
+        text = self._encode_within_limit("observation", data, request)
+        if isinstance(text, list):
+            return text
         self.episode = Episode.ENDED if done else Episode.RUNNING
-        return [Send(encode_frame("observation", data, request.id))]
+        return [Send(text)]
 
     def state(self, request: Request, state: dict[str, Any]) -> list[Output]:
         """Answer a `state` request."""
-        return [Send(encode_frame("state", state, request.id))]
+        return self._reply("state", state, request)
 
     def mcp(self, request: Request, response: dict[str, Any] | None) -> list[Output]:
         """Answer an `mcp` request with a JSON-RPC response (None for a notification)."""
         if response is None:
             return []
-        return [Send(encode_frame("mcp", response, request.id))]
+        return self._reply("mcp", response, request)
+
+    def _reply(self, kind: str, data: dict[str, Any], request: Request) -> list[Output]:
+        text = self._encode_within_limit(kind, data, request)
+        return text if isinstance(text, list) else [Send(text)]
+
+    def _encode_within_limit(self, kind: str, data: dict[str, Any], request: Request) -> str | list[Output]:
+        """The reply text, or the error outputs replacing a reply over `max_message_bytes` (OE-LIM-007)."""
+        text = encode_frame(kind, data, request.id)
+        limit = self.limits.get("max_message_bytes")
+        if isinstance(limit, int) and len(text) * 4 > limit:
+            size = len(text.encode())
+            if size > limit:
+                message = f"the {kind} reply ({size} bytes) exceeds max_message_bytes ({limit})"
+                return self._error(ErrorCode.EXECUTION_ERROR, message, None, request.id)
+        return text
 
     def failure(
         self,

@@ -21,6 +21,7 @@ from openenv.server.config import ServerConfig
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest
 from openenv.server.http import HttpEndpoints
+from openenv.server.registry import SessionRegistry
 from openenv.server.tools import MCPEnvironment
 from openenv.server.websocket import Receive, Scope, SendFn, SessionRunner
 
@@ -59,6 +60,7 @@ class OpenEnvApp:
             self._action_adapter = pydantic.TypeAdapter(env_class.action_type)
         self._validate_action = self._action_adapter.validate_python
         self.http = HttpEndpoints(self)
+        self.named = SessionRegistry(config.idle_timeout_s, self._release_slot)
 
     # -- used by the endpoints -------------------------------------------------------------------
     def new_environment(self) -> Environment:
@@ -81,6 +83,9 @@ class OpenEnvApp:
 
     def action_schema(self) -> dict[str, Any]:
         return self._action_adapter.json_schema()
+
+    def _release_slot(self) -> None:
+        self.active_sessions -= 1
 
     def has_capacity(self) -> bool:
         return self.active_sessions < self.config.max_sessions
@@ -109,6 +114,13 @@ class OpenEnvApp:
             return
         if scope["path"] != "/ws":
             await self._deny(scope, send, 404, orjson.dumps({"detail": "Not Found"}), [])
+            return
+        attach = b"session_id=" in (scope.get("query_string") or b"")
+        if attach:
+            try:
+                await SessionRunner(self, scope, receive, send).run()
+            except Exception:
+                log.exception("session failed")
             return
         if not self.has_capacity():
             headers = [(b"retry-after", str(self.config.retry_after_s).encode())]
@@ -143,6 +155,7 @@ class OpenEnvApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.named.close_all()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -22,6 +22,8 @@ class ServerConfig:
         idle_timeout_s: a session with no inbound frame for this long is closed, seconds.
         v1: whether the `openenv.v1` subprotocol is offered.
         retry_after_s: the `Retry-After` sent with a capacity refusal.
+        named_sessions: serve `openenv/session/create|close` on `POST /mcp` and `/ws?session_id=`
+            attach, for 0.10 MCP clients (session ids are then bearer secrets, OE-SEC-002).
     """
 
     name: str
@@ -33,6 +35,7 @@ class ServerConfig:
     idle_timeout_s: float = 900.0
     v1: bool = True
     retry_after_s: int = 1
+    named_sessions: bool = False
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1:

@@ -33,6 +33,16 @@ PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR =
 )
 
 
+SERVER_ERROR = -32000
+
+
+class CapacityExhausted(Exception):
+    def __init__(self, active: int, maximum: int) -> None:
+        super().__init__("capacity")
+        self.active = active
+        self.maximum = maximum
+
+
 def rpc_error(request_id: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
@@ -91,14 +101,26 @@ class McpDispatcher:
         try:
             result = await self._call(method, params)
         except ToolCallFailed as failure:
-            code = INVALID_PARAMS
-            return rpc_error(request_id, code, failure.message)
+            return rpc_error(request_id, INVALID_PARAMS, failure.message)
+        except CapacityExhausted as full:
+            error = rpc_error(request_id, SERVER_ERROR, "server at capacity")
+            error["error"]["data"] = {"active_sessions": full.active, "max_sessions": full.maximum}
+            return error
         except LookupError:
             return rpc_error(request_id, METHOD_NOT_FOUND, f"Method not found: {method}")
         return rpc_result(request_id, result)
 
     async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         env_cls = self.app.env_class
+        if method.startswith("openenv/session/"):
+            return await self._session_method(method, params)
+        host = self.host
+        if "session_id" in params and self.host is None:
+            named = self.app.named.get(params["session_id"]) if self.app.config.named_sessions else None
+            if named is None:
+                raise ToolCallFailed("invalid_args", f"unknown session_id: {params['session_id']!r}")
+            self.app.named.touch(named)
+            host = named.host
         if method == "initialize":
             asked = params.get("protocolVersion")
             version = asked if asked in MCP_PROTOCOL_VERSIONS else MCP_PROTOCOL_VERSIONS[0]
@@ -121,11 +143,35 @@ class McpDispatcher:
             if not isinstance(name, str) or not isinstance(arguments, dict):
                 raise ToolCallFailed("invalid_args", "tools/call needs params {name: string, arguments: object}")
             spec, kwargs = env_cls.find_tool(name, arguments)
-            return await self._run_tool(spec.name, kwargs)
+            return await self._run_tool(host, spec.name, kwargs)
         raise LookupError(method)
 
-    async def _run_tool(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        host = self.host
+    async def _session_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """`openenv/session/create|close` on `POST /mcp` (OE-MCP-030..032)."""
+        app = self.app
+        if not app.config.named_sessions or self.host is not None:
+            raise LookupError(method)
+        if method == "openenv/session/create":
+            if not app.has_capacity():
+                raise CapacityExhausted(app.active_sessions, app.config.max_sessions)
+            app.active_sessions += 1
+            try:
+                host = EnvHost(app.new_environment(), app.config.step_timeout_s)
+            except BaseException:
+                app.active_sessions -= 1
+                raise
+            return {"session_id": app.named.add(host).session_id}
+        if method == "openenv/session/close":
+            named = app.named.get(params.get("session_id"))
+            if named is None:
+                raise ToolCallFailed("invalid_args", f"unknown session_id: {params.get('session_id')!r}")
+            if named.attached:
+                raise ToolCallFailed("invalid_args", "the session has an attached connection; close that first")
+            await app.named.close(named)
+            return {"closed": True}
+        raise LookupError(method)
+
+    async def _run_tool(self, host: EnvHost | None, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         owned = host is None
         if host is None:
             host = EnvHost(self.app.new_environment(), self.app.config.step_timeout_s)

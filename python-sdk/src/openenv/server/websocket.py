@@ -12,12 +12,14 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from openenv.protocol import ErrorCode, Mode
 from openenv.protocol.server import Close, Output, Request, Send, ServerSession
 from openenv.server.faults import to_wire
 from openenv.server.host import EnvHost, StepTimedOut, wire_observation
 from openenv.server.mcp import McpDispatcher, run_tool_action
+from openenv.server.registry import NamedSession
 
 if TYPE_CHECKING:
     from openenv.server.app import OpenEnvApp
@@ -53,28 +55,51 @@ class SessionRunner:
         )
         self.host: EnvHost | None = None
         self.mcp: McpDispatcher | None = None
+        self.named: NamedSession | None = None
+        query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+        self.attach_to: str | None = query["session_id"][0] if "session_id" in query else None
         self.max_bytes = config.max_message_bytes
         self.idle_timeout = config.idle_timeout_s
         self.closed = False
 
     async def run(self) -> None:
         """Accept, serve frames, and always release the environment."""
+        refusal = self._claim_named() if self.attach_to is not None else None
         headers = [(b"x-openenv-session-id", self.session.session_id.encode())]
         await self.send({"type": "websocket.accept", "subprotocol": self.subprotocol, "headers": headers})
         try:
-            try:
-                env = self.app.new_environment()
-            except Exception as exc:
-                wire = to_wire(exc, "factory", factory_name=self.app.env_class.__name__)
-                await self._write(self.session.failure(None, wire.code, wire.message, wire.details, fatal=True))
+            if refusal is not None:
+                await self._write(self.session.failure(None, ErrorCode.SESSION_ERROR, refusal, fatal=True))
                 return
-            self.host = EnvHost(env, self.app.config.step_timeout_s)
+            if self.host is None:
+                try:
+                    env = self.app.new_environment()
+                except Exception as exc:
+                    wire = to_wire(exc, "factory", factory_name=self.app.env_class.__name__)
+                    await self._write(self.session.failure(None, wire.code, wire.message, wire.details, fatal=True))
+                    return
+                self.host = EnvHost(env, self.app.config.step_timeout_s)
             self.mcp = McpDispatcher(self.host, self.app)
             await self._write(self.session.hello())
             await self._serve()
         finally:
-            if self.host is not None:
+            if self.named is not None:
+                self.app.named.detach(self.named)
+            elif self.host is not None:
                 await self.host.close()
+
+    def _claim_named(self) -> str | None:
+        """Bind this connection to the named session `attach_to` (OE-WS-029); the refusal, if any."""
+        registry = self.app.named
+        named = registry.get(self.attach_to) if self.app.config.named_sessions else None
+        if named is None:
+            return "cannot attach: unknown session_id"
+        if named.attached:
+            return "cannot attach: the session already has a connection"
+        registry.attach(named)
+        self.named, self.host = named, named.host
+        self.session.session_id = named.session_id
+        return None
 
     async def _serve(self) -> None:
         receive = self.receive
@@ -141,8 +166,9 @@ class SessionRunner:
             elif kind == "mcp":
                 assert self.mcp is not None
                 return session.mcp(request, await self.mcp.handle(request.data))
-            else:  # close
-                await host.close()
+            else:  # close: a named session outlives its connection
+                if self.named is None:
+                    await host.close()
                 return [Close(1000)]
         except StepTimedOut:
             host.close_later()

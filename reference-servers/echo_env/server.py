@@ -1,0 +1,23 @@
+"""ASGI app of the echo_env; ``python -m echo_env.server`` serves it.
+
+Binds ``$HOST`` (default 127.0.0.1; the container sets 0.0.0.0) on ``$PORT`` (default 8000).
+``openenv serve echo_env.server:app --host H --port P`` serves the same app.
+"""
+
+from __future__ import annotations
+
+import os
+
+from openenv.server import create_app, run
+
+from .environment import EchoEnvironment
+
+app = create_app(EchoEnvironment, name="echo_env", version="1.0.0")
+
+
+def main() -> None:
+    run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")))
+
+
+if __name__ == "__main__":
+    main()
