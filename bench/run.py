@@ -88,6 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="measure idle sessions on the already loaded server instead of a fresh one",
     )
+    p.add_argument(
+        "--client-compression",
+        choices=measure.COMPRESSIONS,
+        default="deflate",
+        help="what the raw websockets clients offer (permessage-deflate is their default)",
+    )
     p.add_argument("--ours-launcher", choices=["auto", "serve", "module", "uvicorn"], default="auto")
     p.add_argument("--startup-timeout", type=float, default=60.0)
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client to CPUs")

@@ -50,9 +50,7 @@ __all__ = [
 def legacy_python() -> Path:
     """The 0.10 venv's interpreter; a clear error if ``make venv-openenv010`` has not run."""
     if not LEGACY_PYTHON.exists():
-        raise ServerStartError(
-            f"{LEGACY_PYTHON} not found: create the openenv 0.10.0 peer with `make venv-openenv010`"
-        )
+        raise ServerStartError(f"{LEGACY_PYTHON} not found: create the openenv 0.10.0 peer with `make venv-openenv010`")
     return LEGACY_PYTHON
 
 

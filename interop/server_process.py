@@ -56,9 +56,7 @@ def pinned(argv: Sequence[str], cpu: int | None) -> list[str]:
 class ServerProcess:
     """A started server child process; see the module docstring."""
 
-    def __init__(
-        self, proc: subprocess.Popen[bytes], port: int, stderr_file: IO[bytes], name: str
-    ) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, stderr_file: IO[bytes], name: str) -> None:
         self.proc = proc
         self.port = port
         self.name = name
@@ -159,14 +157,10 @@ def start_server_process(
             status = proc.returncode
             tail = server.stderr_tail()
             server.stop()
-            raise ServerStartError(
-                f"{name} exited with status {status} before becoming healthy; stderr tail:\n{tail}"
-            )
+            raise ServerStartError(f"{name} exited with status {status} before becoming healthy; stderr tail:\n{tail}")
         if _healthy(server.base_url):
             return server
         time.sleep(POLL_INTERVAL_S)
     tail = server.stderr_tail()
     server.stop()
-    raise ServerStartError(
-        f"{name} did not answer GET /health within {startup_timeout_s:.0f} s; stderr tail:\n{tail}"
-    )
+    raise ServerStartError(f"{name} did not answer GET /health within {startup_timeout_s:.0f} s; stderr tail:\n{tail}")

@@ -2,7 +2,7 @@
 
 Contract: ``main(argv) -> int`` runs, each as its own process from the repository root with the
 current interpreter and a time limit: every ``tools/check_*.py`` (except this file) with no
-arguments, then ``tools/codegen.py --check``, ``tools/lint_spec.py --check`` and
+arguments, then ``tools/lint_spec.py`` (a check by nature), ``tools/codegen.py --check`` and
 ``tools/clause_index.py --check`` when those files exist. It prints ``PASS <script>`` or
 ``FAIL <script> (rc=N): <last output line>`` per check (the full output of a failing check is
 printed below its line) and returns 1 if any check failed or none was found, else 0.
@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECK_FLAG_SCRIPTS = ("codegen.py", "lint_spec.py", "clause_index.py")  # run with --check
+PLAIN_SCRIPTS = ("lint_spec.py",)  # checks with no write mode
+CHECK_FLAG_SCRIPTS = ("codegen.py", "clause_index.py")  # run with --check
 TIMEOUT_S = 600
 MAX_OUTPUT_LINES = 200
 
@@ -25,6 +26,7 @@ def checks(root: Path) -> list[list[str]]:
     """Argument lists (script path first) of every check present under ``root/tools``."""
     tools = root / "tools"
     found = [[str(p)] for p in sorted(tools.glob("check_*.py")) if p.name != Path(__file__).name]
+    found += [[str(tools / name)] for name in PLAIN_SCRIPTS if (tools / name).is_file()]
     found += [[str(tools / name), "--check"] for name in CHECK_FLAG_SCRIPTS if (tools / name).is_file()]
     return found
 

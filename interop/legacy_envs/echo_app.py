@@ -65,9 +65,7 @@ class EchoEnvironment(MCPEnvironment):
         super().__init__(_build_tools())
         self._state = State(episode_id=str(uuid.uuid4()), step_count=0)
 
-    def reset(
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> Observation:
+    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:
         self._state = State(episode_id=episode_id or str(uuid.uuid4()), step_count=0)
         return Observation(done=False, reward=0.0, metadata=dict(READY_METADATA))
 
@@ -75,15 +73,11 @@ class EchoEnvironment(MCPEnvironment):
         self._state.step_count += 1
         return super().step(action, timeout_s=timeout_s, **kwargs)
 
-    async def step_async(
-        self, action: Action, timeout_s: float | None = None, **kwargs: Any
-    ) -> Observation:
+    async def step_async(self, action: Action, timeout_s: float | None = None, **kwargs: Any) -> Observation:
         self._state.step_count += 1
         return await super().step_async(action, timeout_s=timeout_s, **kwargs)
 
-    def _step_impl(
-        self, action: Action, timeout_s: float | None = None, **kwargs: Any
-    ) -> Observation:
+    def _step_impl(self, action: Action, timeout_s: float | None = None, **kwargs: Any) -> Observation:
         raise ValueError(f"echo environment only accepts MCP actions, got {type(action).__name__}")
 
     @property

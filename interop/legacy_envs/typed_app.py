@@ -53,31 +53,23 @@ class LineEnvironment(Environment[MoveAction, LineObservation, LineState]):
         super().__init__()
         self._state = LineState()
 
-    def reset(
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> LineObservation:
+    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> LineObservation:
         self._state = LineState(
             episode_id=str(uuid.uuid4()) if episode_id is None else episode_id,
             step_count=0,
             position=0,
             seed=seed,
         )
-        return LineObservation(
-            position=0, metadata={"reset_kwargs": dict(kwargs), "seed": self._state.seed}
-        )
+        return LineObservation(position=0, metadata={"reset_kwargs": dict(kwargs), "seed": self._state.seed})
 
-    def step(
-        self, action: MoveAction, timeout_s: float | None = None, **kwargs: Any
-    ) -> LineObservation:
+    def step(self, action: MoveAction, timeout_s: float | None = None, **kwargs: Any) -> LineObservation:
         if action.fail:
             raise ValueError("step failed on purpose")
         delta = action.amount if action.direction == "right" else -action.amount
         self._state.position += delta
         self._state.step_count += 1
         done = abs(self._state.position) >= GOAL
-        return LineObservation(
-            position=self._state.position, done=done, reward=1.0 if done else 0.0
-        )
+        return LineObservation(position=self._state.position, done=done, reward=1.0 if done else 0.0)
 
     @property
     def state(self) -> LineState:

@@ -48,10 +48,7 @@ def anonymize(frame: str) -> str:
 
 
 def validation_error(errors: str) -> str:
-    return (
-        '{"type":"error","data":{"message":"Invalid message","code":"VALIDATION_ERROR",'
-        f'"errors":[{errors}]}}}}'
-    )
+    return f'{{"type":"error","data":{{"message":"Invalid message","code":"VALIDATION_ERROR","errors":[{errors}]}}}}'
 
 
 def error(code: str, message: str) -> str:
@@ -129,9 +126,7 @@ async def test_echo_session_reset_state_steps_close(legacy_echo_server: LegacySe
             f"{ECHO_TOOL_SCHEMA}}}]}},"
             '"reward":null,"done":false}}'
         )
-        assert await exchange(ws, '{"type": "state"}') == state.replace(
-            '"step_count":0', '"step_count":3'
-        )
+        assert await exchange(ws, '{"type": "state"}') == state.replace('"step_count":0', '"step_count":3')
         await ws.send('{"type": "close"}')
         await expect_closed(ws, 1000)
 
@@ -218,8 +213,7 @@ async def test_echo_mcp_frames(legacy_echo_server: LegacyServer) -> None:
             "{not json",
             error(
                 "INVALID_JSON",
-                "Invalid JSON: Expecting property name enclosed in double quotes: "
-                "line 1 column 2 (char 1)",
+                "Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
             ),
         ),
         (
@@ -246,9 +240,7 @@ async def test_echo_mcp_frames(legacy_echo_server: LegacyServer) -> None:
     ],
     ids=["unknown-type", "missing-type", "invalid-json", "extra-key", "missing-data", "str-data"],
 )
-async def test_echo_recoverable_errors(
-    legacy_echo_server: LegacyServer, frame: str, reply: str
-) -> None:
+async def test_echo_recoverable_errors(legacy_echo_server: LegacyServer, frame: str, reply: str) -> None:
     async with open_ws(legacy_echo_server) as ws:
         assert await exchange(ws, frame) == reply
         # The session survives: it still answers.

@@ -28,6 +28,8 @@ Message = Annotated[str, Field(description="The message to echo back")]
 class EchoEnvironment(MCPEnvironment):
     """Echoes messages back through MCP tools."""
 
+    reset_observation_type = Observation
+
     def ready_metadata(self) -> dict[str, Any]:
         return dict(READY_METADATA)
 

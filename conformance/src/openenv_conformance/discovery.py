@@ -36,6 +36,8 @@ class Discovery:
     tools: list[Tool] = field(default_factory=list)
     override: dict[str, Any] | None = None
     v1_selected: bool = False
+    env_name: str | None = None
+    """`name` from `/metadata` (selects `when_name` expected-failure entries)."""
     problems: list[str] = field(default_factory=list)
 
     def action_validator(self) -> Draft202012Validator | None:
@@ -116,6 +118,12 @@ async def discover(ctx: CaseContext) -> Discovery:
             found.problems.append(f"GET /schema → HTTP {resp.status_code}")
     except (Fail, ValueError) as exc:
         found.problems.append(f"GET /schema failed: {exc}")
+    try:
+        meta = await ctx.http_call("GET", "/metadata")
+        name = meta.json().get("name") if meta.status_code == 200 else None
+        found.env_name = name if isinstance(name, str) else None
+    except (Fail, ValueError, AttributeError):
+        found.problems.append("GET /metadata gave no name")
     if found.action_schema is not None:
         found.is_mcp_env = accepts_call_tool(found.action_schema)
     if found.is_mcp_env and found.override is None:

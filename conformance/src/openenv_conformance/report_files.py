@@ -134,7 +134,7 @@ def html_page(report: Report) -> str:
     parts.append("<th>time</th></tr>")
     for p, row in data["summary"]["by_profile"].items():
         cells = "".join(f"<td>{row['counts'][o.value]}</td>" for o in Outcome)
-        parts.append(f"<tr><td>{p}</td>{cells}<td>{row['duration_ms'] / 1000.0:.2f} s</td></tr>")
+        parts.append(f"<tr><td>{p}</td>{cells}<td>{row['duration_s']:.2f} s</td></tr>")
     parts.append("</table><h2>Cases</h2><table><tr><th>case</th><th>level</th><th>outcome</th>")
     parts.append("<th>clauses</th><th>message</th><th>ms</th></tr>")
     for case in report.cases:

@@ -23,7 +23,7 @@ from openenv_conformance import __version__
 from openenv_conformance.clauses import ClauseIndex
 from openenv_conformance.context import CaseContext, RunState
 from openenv_conformance.discovery import Discovery, discover
-from openenv_conformance.expected import load_expected_failures
+from openenv_conformance.expected import applicable, load_expected_failures
 from openenv_conformance.model import CaseResult, Level, Outcome, Report
 from openenv_conformance.paths import clause_index_path
 from openenv_conformance.registry import PROFILES, CheckSpec, all_checks
@@ -139,10 +139,11 @@ async def arun_suite(
     chosen_profiles = parse_profiles(profiles)
     index = ClauseIndex.load(clause_index_path())
     known = all_checks()
-    if isinstance(expected_failures, Path):
-        expected = load_expected_failures(expected_failures, known)
-    else:
-        expected = dict(expected_failures or {})
+    entries = (
+        load_expected_failures(expected_failures, known)
+        if isinstance(expected_failures, Path)
+        else None
+    )
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
     deadline = t0 + options.budget_s
@@ -152,6 +153,10 @@ async def arun_suite(
     found: Discovery = await discover(setup)
     await setup.aclose()
     run.cache["discovery"] = found
+    if entries is not None:
+        expected = applicable(entries, found.env_name)
+    else:
+        expected = dict(expected_failures or {})  # type: ignore[arg-type]
     notes = [f"discovery: {p}" for p in found.problems]
     if found.is_mcp_env:
         notes.append(f"MCP environment; tools: {', '.join(t.name for t in found.tools) or 'none'}")

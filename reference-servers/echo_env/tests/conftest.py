@@ -1,8 +1,23 @@
-"""Make ``echo_env`` importable from the ``reference-servers`` directory."""
+"""Make ``echo_env`` (and the repository's ``interop`` helpers) importable; serve the echo app."""
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-_SERVERS = str(Path(__file__).resolve().parents[2])
-if _SERVERS not in sys.path:
-    sys.path.insert(0, _SERVERS)
+import pytest
+
+_HERE = Path(__file__).resolve()
+for _path in (str(_HERE.parents[2]), str(_HERE.parents[3])):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from openenv.server.background import BackgroundServer  # noqa: E402
+
+
+@pytest.fixture
+def echo_server() -> Iterator[BackgroundServer]:
+    """The echo_env app on a free 127.0.0.1 port (real uvicorn, in a background thread)."""
+    from echo_env.server import app
+
+    with BackgroundServer(app) as server:
+        yield server

@@ -21,7 +21,7 @@ from openenv_conformance.context import (
 from openenv_conformance.discovery import Discovery
 from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
-MAX_EPISODE_STEPS = 200
+MAX_EPISODE_STEPS = 100
 """Steps the harness takes at most while waiting for `done`."""
 REFUSAL_WAIT_S = 0.3
 """How long a fresh base-mode connection is watched for an unsolicited refusal frame."""

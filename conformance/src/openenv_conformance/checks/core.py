@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from openenv_conformance.checks._common import (
+    MAX_EPISODE_STEPS,
     disc,
     obs_payload,
     reset_frame,
@@ -36,7 +37,6 @@ from openenv_conformance.model import Level
 from openenv_conformance.registry import check
 from openenv_conformance.verdicts import Fail, Unimplemented
 
-MAX_EPISODE_STEPS = 200
 
 
 def check_observation(data: dict[str, Any], what: str) -> None:

@@ -33,6 +33,7 @@ from openenv_conformance.registry import check
 from openenv_conformance.verdicts import Fail, Undecided
 
 DEFAULT_OVERSIZE = 17 * 1024 * 1024
+DEFAULT_ACCEPTED = 1024 * 1024
 MAX_OVERSIZE = 64 * 1024 * 1024
 RAPID_CYCLES = 30
 SLOW_FRAGMENTS = 5
@@ -98,7 +99,46 @@ async def nan_literal(ctx: CaseContext) -> str | None:
         await conn.send_text('{"type":"reset","data":{"seed":NaN}}')
 
     await _error_then_open(ctx, send, ("INVALID_JSON",), "a NaN literal")
+    resp = await ctx.http_call(
+        "POST", "/mcp", content='{"jsonrpc":"2.0","method":"tools/list","id":NaN}',
+        headers={"content-type": "application/json"},
+    )
+    try:
+        code = (resp.json().get("error") or {}).get("code")
+    except (ValueError, AttributeError):
+        code = None
+    if resp.status_code != 404 and code != -32700:
+        raise Fail(f"POST /mcp with a NaN literal → error {code}, expected -32700")
+    resp = await ctx.http_call(
+        "POST", "/reset", content='{"seed":NaN}', headers={"content-type": "application/json"}
+    )
+    if resp.status_code not in (404, 422):
+        raise Fail(f"POST /reset with a NaN literal → HTTP {resp.status_code}, expected 422")
     return None
+
+
+@check(
+    "robustness.large_frame_accepted",
+    title="a message up to max_message_bytes (or 1 MiB when none is advertised) is accepted",
+    clauses=["OE-LIM-004"],
+)
+async def large_frame(ctx: CaseContext) -> str | None:
+    limits = await metadata_limits(ctx)
+    size = DEFAULT_ACCEPTED
+    if limits and isinstance(limits.get("max_message_bytes"), int):
+        size = min(limits["max_message_bytes"], MAX_OVERSIZE)
+    conn = await session(ctx, label="large")
+    overhead = len(dumps({"type": "reset", "data": {"pad": ""}}))
+    await conn.send_text(dumps({"type": "reset", "data": {"pad": "x" * (size - overhead)}}))
+    frame = await conn.recv_raw(ctx.timeout_s * 2)
+    if not isinstance(frame, str):
+        raise Fail(f"a {size}-byte message (within the limit) closed or stalled the connection")
+    obj = json.loads(frame)
+    if obj.get("type") == "error" and obj["data"].get("code") in ("MESSAGE_TOO_LARGE",):
+        raise Fail(f"a {size}-byte message (within the limit) was refused as too large")
+    expect_type(await conn.request({"type": "state"}), "state", "state after the large frame")
+    ctx.metrics["bytes"] = float(size)
+    return f"{size}-byte message answered with {obj.get('type')!r}"
 
 
 @check(

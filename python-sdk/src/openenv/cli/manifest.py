@@ -16,7 +16,7 @@ class ManifestError(Exception):
 
 def load_manifest(path: Path) -> Any:
     """Parse and validate a manifest; returns the generated `Manifest` model."""
-    from openenv._generated import manifest as generated
+    from openenv import _generated as generated
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -30,6 +30,13 @@ def load_manifest(path: Path) -> Any:
         raise ManifestError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: the manifest must be a mapping of keys to values")
+    known = set(generated.Manifest.model_fields)
+    for key in data:
+        if not (isinstance(key, str) and (key in known or key.startswith("x-"))):
+            raise ManifestError(
+                f"{path}: {key}: unknown top-level key (custom keys must start with 'x-'; known: "
+                f"{', '.join(sorted(known))})"
+            )
     try:
         return generated.Manifest.model_validate(data)
     except pydantic.ValidationError as exc:

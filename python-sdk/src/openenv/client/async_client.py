@@ -157,6 +157,7 @@ class EnvClient(Generic[ObsT]):
     async def close(self) -> None:
         """End the session (sends `close`) and stop the provider's server, if any."""
         self._closed = True
+        self._lost = None
         await self._disconnect()
         server, self._server = self._server, None
         if server is not None:

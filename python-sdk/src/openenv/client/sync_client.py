@@ -1,8 +1,9 @@
 """`SyncEnvClient`: the sync twin of `EnvClient`, on a real blocking WebSocket transport.
 
 Hand-twinned with `async_client.EnvClient`: the same method names and behaviour, without `await`,
-built on `websockets.sync` (no event loop, no helper thread). Notebook- and debugger-friendly, and
-cheaper per call than a client that hops to a private event loop.
+built on `transports.sync_websocket` (sans-I/O `websockets` on a blocking socket: no event loop,
+no helper thread). Notebook- and debugger-friendly, and cheaper per call than a client that hops to
+a private event loop.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import threading
 from typing import Any, ClassVar, Generic, TypeVar
 
-import websockets.sync.client as ws_client
 from websockets.exceptions import ConnectionClosed
 
 from openenv.client._base import ClientSettings, ProtocolChoice, ResultParser, action_payload
@@ -23,6 +23,7 @@ from openenv.errors import (
 )
 from openenv.protocol.client import ClientSession, Outcome
 from openenv.protocol.codes import Mode
+from openenv.transports.sync_websocket import SyncWebSocket
 from openenv.transports.websocket import handshake_error, session_errors
 from openenv.types import CallToolAction, ListToolsAction, Observation, State, StepResult
 
@@ -62,7 +63,7 @@ class SyncEnvClient(Generic[ObsT]):
         self.provider = provider
         self._server: Any = None
         self._parser: ResultParser[ObsT] = ResultParser(self.observation_type, self.state_type)
-        self._ws: ws_client.ClientConnection | None = None
+        self._ws: SyncWebSocket | None = None
         self._core: ClientSession | None = None
         self._lost: SessionLostError | None = None
         self._closed = False
@@ -96,14 +97,12 @@ class SyncEnvClient(Generic[ObsT]):
             self.settings = ClientSettings(base_url=self._server.base_url, **self._options)
         settings = self.settings
         try:
-            ws = ws_client.connect(
+            ws = SyncWebSocket.connect(
                 settings.ws_url,
-                subprotocols=settings.subprotocols,  # type: ignore[arg-type]
-                additional_headers=settings.headers or None,
+                subprotocols=settings.subprotocols,
+                headers=settings.headers,
                 open_timeout=settings.connect_timeout_s,
                 max_size=settings.max_message_bytes,
-                compression=None,
-                proxy=None,
             )
         except Exception as exc:
             raise handshake_error(exc, settings.ws_url) from None
@@ -125,6 +124,7 @@ class SyncEnvClient(Generic[ObsT]):
     def close(self) -> None:
         """End the session (sends `close`) and stop the provider's server, if any."""
         self._closed = True
+        self._lost = None
         self._disconnect()
         server, self._server = self._server, None
         if server is not None:

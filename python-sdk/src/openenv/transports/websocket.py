@@ -57,5 +57,7 @@ def session_errors() -> Iterator[None]:
         yield
     except ConnectionClosed as exc:
         raise lost(exc) from None
+    except TimeoutError:
+        raise
     except OSError as exc:
         raise SessionLostError(f"the session's connection failed: {exc}") from None

@@ -1,0 +1,1 @@
+"""everything: the OpenEnv reference server that exercises every optional feature (README.md)."""

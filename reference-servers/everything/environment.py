@@ -1,0 +1,194 @@
+"""`EverythingEnvironment`: a tiny seeded counter game that uses every optional protocol feature.
+
+Contract:
+
+* `reset(seed=None, episode_id=None, task="reach-small", max_steps=10, step_delay_s=0.0)`:
+  the task (one of `TASKS`, as listed in `openenv.yaml`) and the seed pick the target
+  (`reach-small`: 1..10, `reach-large`: 11..50; the same seed gives the same target; with no seed
+  one is drawn and reported). Options are validated (`VALIDATION_ERROR` with their location).
+  The reset observation is `EverythingResetObservation` (a different model from the step one).
+* `step(EverythingAction)`: `op` (`add` | `sub` | `stop`, required), `amount` (integer 0..10,
+  required, strict: `"3"` is rejected), `note` (optional, at most 64 characters). The counter
+  moves by `amount`; reward -0.1 per move, +1.0 on hitting the target (`terminated`); `stop`
+  ends the episode (`terminated`, reward minus the distance / 10); `max_steps` moves without
+  either → `truncated`. A step before reset or after the end is an `EnvironmentFault`.
+* Every step first sleeps `step_delay_s` (0..`MAX_STEP_DELAY_S`) chosen at reset: with a delay
+  beyond the server's step timeout a step times out (`STEP_TIMEOUT`), bounded either way.
+* MCP tools (served as JSON-RPC: `mcp` frames on `/ws`, `POST /mcp`; they are not steps):
+  `describe_task(task)` and `peek()` (this session's counter, target and steps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import uuid
+from typing import Annotated, Any, Literal
+
+import pydantic
+from openenv import Action, Observation, State
+from openenv.server import EnvironmentFault, MCPEnvironment, tool
+from openenv.server.faults import InvalidRequest
+from pydantic import Field
+
+MAX_STEP_DELAY_S = 10.0
+MAX_SEED = 2**53 - 1
+TaskName = Literal["reach-small", "reach-large"]
+TASKS: dict[str, dict[str, Any]] = {
+    "reach-small": {"split": "train", "low": 1, "high": 10, "description": "Reach a target in 1..10."},
+    "reach-large": {"split": "test", "low": 11, "high": 50, "description": "Reach a target in 11..50."},
+}
+
+
+class EverythingAction(Action):
+    """Move the counter (`add`/`sub` by `amount`) or `stop` the episode."""
+
+    op: Literal["add", "sub", "stop"] = Field(description="What to do.")
+    amount: int = Field(ge=0, le=10, strict=True, description="How far to move (0..10).")
+    note: str | None = Field(default=None, max_length=64, description="Free text, echoed back.")
+
+
+class EverythingObservation(Observation):
+    """The counter after a step."""
+
+    value: int
+    target: int
+    steps_left: int
+    event: Literal["moved", "hit", "stopped", "out_of_steps"]
+    note: str | None = None
+
+
+class EverythingResetObservation(Observation):
+    """The start of an episode: the task, its target and the episode's options."""
+
+    value: int
+    target: int
+    task: TaskName
+    split: str
+    max_steps: int
+    step_delay_s: float
+
+
+class EverythingState(State):
+    """Episode state, with the seed that replays it."""
+
+    seed: int | None = None
+    task: TaskName | None = None
+    value: int = 0
+    target: int | None = None
+    total_reward: float = 0.0
+
+
+class ResetOptions(pydantic.BaseModel):
+    """The environment-specific reset parameters."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    task: TaskName = "reach-small"
+    max_steps: int = Field(default=10, ge=1, le=100)
+    step_delay_s: float = Field(default=0.0, ge=0.0, le=MAX_STEP_DELAY_S)
+
+
+class EverythingEnvironment(MCPEnvironment):
+    """Seeded counter game: reach the target with add/sub moves; every optional feature in use."""
+
+    action_type = EverythingAction
+    observation_type = EverythingObservation
+    reset_observation_type = EverythingResetObservation
+    state_type = EverythingState
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options = ResetOptions()
+        self.seed: int | None = None
+        self.value = 0
+        self.target: int | None = None
+        self.total_reward = 0.0
+        self.done = False
+
+    async def reset(  # type: ignore[override]
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        task: Any = "reach-small",
+        max_steps: Any = 10,
+        step_delay_s: Any = 0.0,
+    ) -> EverythingResetObservation:
+        try:
+            options = ResetOptions(task=task, max_steps=max_steps, step_delay_s=step_delay_s)
+        except pydantic.ValidationError as exc:
+            raise InvalidRequest.from_pydantic(exc, "Invalid reset parameters") from None
+        self.options = options
+        self.seed = secrets.randbelow(MAX_SEED + 1) if seed is None else seed
+        spec = TASKS[options.task]
+        self.target = random.Random(self.seed).randint(spec["low"], spec["high"])
+        self.episode_id = episode_id or str(uuid.uuid4())
+        self.step_count, self.value, self.total_reward, self.done = 0, 0, 0.0, False
+        return EverythingResetObservation(
+            value=0,
+            target=self.target,
+            task=options.task,
+            split=spec["split"],
+            max_steps=options.max_steps,
+            step_delay_s=options.step_delay_s,
+            metadata={"seed": self.seed},
+        )
+
+    async def step(self, action: EverythingAction) -> EverythingObservation:  # type: ignore[override]
+        if self.target is None:
+            raise EnvironmentFault("no episode: call reset before step")
+        if self.done:
+            raise EnvironmentFault("the episode has ended: call reset")
+        if self.options.step_delay_s:
+            await asyncio.sleep(self.options.step_delay_s)
+        self.step_count += 1
+        terminated = truncated = False
+        if action.op == "stop":
+            reward, event, terminated = -abs(self.target - self.value) / 10, "stopped", True
+        else:
+            self.value += action.amount if action.op == "add" else -action.amount
+            if self.value == self.target:
+                reward, event, terminated = 1.0, "hit", True
+            else:
+                reward, event = -0.1, "moved"
+                if self.step_count >= self.options.max_steps:
+                    event, truncated = "out_of_steps", True
+        reward = round(reward, 6)
+        self.total_reward = round(self.total_reward + reward, 6)
+        self.done = terminated or truncated
+        return EverythingObservation(
+            value=self.value,
+            target=self.target,
+            steps_left=self.options.max_steps - self.step_count,
+            event=event,
+            note=action.note,
+            reward=reward,
+            terminated=terminated,
+            truncated=truncated,
+            metadata={"seed": self.seed},
+        )
+
+    async def state(self) -> EverythingState:  # type: ignore[override]
+        return EverythingState(
+            episode_id=self.episode_id,
+            step_count=self.step_count,
+            seed=self.seed,
+            task=self.options.task if self.target is not None else None,
+            value=self.value,
+            target=self.target,
+            total_reward=self.total_reward,
+        )
+
+    @tool
+    def describe_task(
+        self, task: Annotated[TaskName, Field(description="A task name from the manifest.")]
+    ) -> dict[str, Any]:
+        """Describe one of the environment's tasks (its split and target range)."""
+        spec = TASKS[task]
+        return {"task": task, **spec}
+
+    @tool
+    def peek(self) -> dict[str, Any]:
+        """This session's counter, target and step count (not an episode step)."""
+        return {"value": self.value, "target": self.target, "step_count": self.step_count}

@@ -1,0 +1,145 @@
+/**
+ * Strict JSON in, Python-compatible JSON out.
+ *
+ * `parseStrict` accepts exactly RFC 8259 JSON texts whose numbers are finite IEEE 754 doubles
+ * (`JSON.parse` already rejects `NaN`/`Infinity`; a literal such as `1e400` that overflows to
+ * infinity is rejected here, OE-GEN-012/013). Duplicate member names keep the last occurrence
+ * (OE-GEN-014 allows that).
+ *
+ * `encodeJson` writes compact JSON exactly as the Python reference runtime (orjson) does, so that
+ * frames are byte-identical across the two implementations: integers print as integers, every
+ * non-integral number and every `PyFloat` prints like orjson prints a Python `float` (`1.0`, `-0.0`,
+ * `0.09`, `1e-6`, `2.5e+16`), `bigint` prints as an exact integer, strings as `JSON.stringify` does.
+ * Non-finite numbers throw `RangeError` (a reply must never carry them).
+ */
+
+/** A JSON value as produced by `JSON.parse`. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+/** A JSON object. */
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** A number that Python holds as `float`: `1` encodes as `1.0`. */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/** A value `encodeJson` can write. */
+export type Encodable =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | PyFloat
+  | readonly Encodable[]
+  | { readonly [key: string]: Encodable };
+
+/** The text was not a JSON text this protocol accepts. */
+export class JsonSyntaxError extends Error {}
+
+/** Parse one JSON text strictly; throws `JsonSyntaxError`. */
+export function parseStrict(text: string): JsonValue {
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text) as JsonValue;
+  } catch (error) {
+    const reason = error instanceof RangeError ? "nested too deeply" : (error as Error).message;
+    throw new JsonSyntaxError(reason);
+  }
+  if (!allFinite(value)) {
+    throw new JsonSyntaxError("a number is outside the range of a finite IEEE 754 double");
+  }
+  return value;
+}
+
+function allFinite(root: JsonValue): boolean {
+  const stack: JsonValue[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) return false;
+    } else if (Array.isArray(value)) {
+      stack.push(...value);
+    } else if (value !== null && typeof value === "object") {
+      for (const key in value) stack.push(value[key] as JsonValue);
+    }
+  }
+  return true;
+}
+
+/** Whether `value` is a JSON object (not an array, not null). */
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Format a finite double the way orjson formats a Python float. */
+export function formatPyFloat(x: number): string {
+  if (!Number.isFinite(x)) throw new RangeError(`non-finite number ${x} cannot be sent as JSON`);
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const magnitude = Math.abs(x);
+  if (magnitude < 1e-5 || magnitude >= 1e16) return x.toExponential();
+  const text = String(x);
+  return Number.isInteger(x) ? `${text}.0` : text;
+}
+
+function formatNumber(x: number): string {
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return Object.is(x, -0) ? "0" : String(x);
+  return formatPyFloat(x);
+}
+
+/** Encode `value` as compact JSON text (see the module contract). `undefined` members are skipped. */
+export function encodeJson(value: Encodable): string {
+  const parts: string[] = [];
+  write(value, parts);
+  return parts.join("");
+}
+
+function write(value: Encodable, out: string[]): void {
+  if (value === null || value === undefined) {
+    out.push("null");
+  } else if (typeof value === "string") {
+    out.push(JSON.stringify(value));
+  } else if (typeof value === "number") {
+    out.push(formatNumber(value));
+  } else if (typeof value === "boolean") {
+    out.push(value ? "true" : "false");
+  } else if (typeof value === "bigint") {
+    out.push(value.toString());
+  } else if (value instanceof PyFloat) {
+    out.push(formatPyFloat(value.value));
+  } else if (Array.isArray(value)) {
+    out.push("[");
+    value.forEach((item: Encodable, index: number) => {
+      if (index > 0) out.push(",");
+      write(item === undefined ? null : item, out);
+    });
+    out.push("]");
+  } else {
+    out.push("{");
+    let first = true;
+    for (const [key, item] of Object.entries(value as { [key: string]: Encodable })) {
+      if (item === undefined) continue;
+      if (!first) out.push(",");
+      first = false;
+      out.push(JSON.stringify(key), ":");
+      write(item, out);
+    }
+    out.push("}");
+  }
+}
+
+/** `value` itself when its JSON text is at most `maxChars` long, else `undefined` (for echoes). */
+export function boundedEcho(value: unknown, maxChars = 2048): JsonValue | undefined {
+  try {
+    const text = JSON.stringify(value);
+    return text !== undefined && text.length <= maxChars ? (value as JsonValue) : undefined;
+  } catch {
+    return undefined;
+  }
+}
