@@ -35,9 +35,20 @@ from pydantic import Field
 MAX_STEP_DELAY_S = 10.0
 MAX_SEED = 2**53 - 1
 TaskName = Literal["reach-small", "reach-large"]
+Event = Literal["moved", "hit", "stopped", "out_of_steps"]
 TASKS: dict[str, dict[str, Any]] = {
-    "reach-small": {"split": "train", "low": 1, "high": 10, "description": "Reach a target in 1..10."},
-    "reach-large": {"split": "test", "low": 11, "high": 50, "description": "Reach a target in 11..50."},
+    "reach-small": {
+        "split": "train",
+        "low": 1,
+        "high": 10,
+        "description": "Reach a target in 1..10.",
+    },
+    "reach-large": {
+        "split": "test",
+        "low": 11,
+        "high": 50,
+        "description": "Reach a target in 11..50.",
+    },
 }
 
 
@@ -55,7 +66,7 @@ class EverythingObservation(Observation):
     value: int
     target: int
     steps_left: int
-    event: Literal["moved", "hit", "stopped", "out_of_steps"]
+    event: Event
     note: str | None = None
 
 
@@ -93,8 +104,8 @@ class ResetOptions(pydantic.BaseModel):
 class EverythingEnvironment(MCPEnvironment):
     """Seeded counter game: reach the target with add/sub moves; every optional feature in use."""
 
-    action_type = EverythingAction
-    observation_type = EverythingObservation
+    action_type = EverythingAction  # type: ignore[assignment]  # typed steps, tools via JSON-RPC
+    observation_type = EverythingObservation  # type: ignore[assignment]
     reset_observation_type = EverythingResetObservation
     state_type = EverythingState
 
@@ -144,6 +155,7 @@ class EverythingEnvironment(MCPEnvironment):
             await asyncio.sleep(self.options.step_delay_s)
         self.step_count += 1
         terminated = truncated = False
+        event: Event
         if action.op == "stop":
             reward, event, terminated = -abs(self.target - self.value) / 10, "stopped", True
         else:

@@ -31,7 +31,11 @@ async def generic(base_url: str) -> dict[str, Any]:
             {"type": "call_tool", "tool_name": "echo_message", "arguments": {"message": "hi"}}
         )
         sized = await env.step(
-            {"type": "call_tool", "tool_name": "echo_with_length", "arguments": {"message": "hello"}}
+            {
+                "type": "call_tool",
+                "tool_name": "echo_with_length",
+                "arguments": {"message": "hello"},
+            }
         )
         listed = await env.step({"type": "list_tools"})
         state = await env.state()

@@ -1,4 +1,4 @@
-"""Make ``everything`` (and the repository's ``interop`` helpers) importable; serve the everything app."""
+"""Make ``everything`` (and the repo's ``interop`` helpers) importable; serve its app."""
 
 import sys
 from collections.abc import Iterator

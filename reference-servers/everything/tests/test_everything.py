@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from everything.app import build_app, load_manifest
+from everything.environment import TASKS
 from openenv.server.background import BackgroundServer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from everything.app import build_app, load_manifest
-from everything.environment import TASKS
-
 V1 = ["openenv.v1"]
 
 
-def v1_session(server: BackgroundServer) -> ClientConnection:
-    ws = connect(server.ws_url, subprotocols=V1)
-    hello = json.loads(ws.recv(timeout=10))
-    assert hello["type"] == "session" and hello["data"]["protocol"] == "openenv.v1"
-    return ws
+@contextlib.contextmanager
+def v1_session(server: BackgroundServer) -> Iterator[ClientConnection]:
+    with connect(server.ws_url, subprotocols=V1) as ws:
+        hello = json.loads(ws.recv(timeout=10))
+        assert hello["type"] == "session" and hello["data"]["protocol"] == "openenv.v1"
+        yield ws
 
 
 def ask(ws: ClientConnection, kind: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,7 +61,9 @@ def test_seeded_episode_terminates_on_the_target(everything_server: BackgroundSe
         after = ask(ws, "step", move("add", 1))
         assert after["type"] == "error" and after["data"]["code"] == "EPISODE_ENDED"
         state = ask(ws, "state")["data"]
-        assert state["step_count"] == 2 and state["value"] == target and state["total_reward"] == 0.9
+        assert (
+            state["step_count"] == 2 and state["value"] == target and state["total_reward"] == 0.9
+        )
 
 
 def test_truncated_and_stopped_episodes(everything_server: BackgroundServer) -> None:
@@ -67,8 +71,14 @@ def test_truncated_and_stopped_episodes(everything_server: BackgroundServer) -> 
         ask(ws, "reset", {"seed": 5, "task": "reach-large", "max_steps": 2})
         assert ask(ws, "step", move("sub", 0))["data"]["truncated"] is False
         last = ask(ws, "step", move("sub", 0))["data"]
-        assert last["truncated"] and not last["terminated"] and last["observation"]["event"] == "out_of_steps"
-        target = ask(ws, "reset", {"seed": 5, "task": "reach-large"})["data"]["observation"]["target"]
+        assert (
+            last["truncated"]
+            and not last["terminated"]
+            and last["observation"]["event"] == "out_of_steps"
+        )
+        target = ask(ws, "reset", {"seed": 5, "task": "reach-large"})["data"]["observation"][
+            "target"
+        ]
         assert 11 <= target <= 50
         stop = ask(ws, "step", move("stop", 0))["data"]
         assert stop["terminated"] and stop["reward"] == round(-target / 10, 6)
@@ -86,7 +96,9 @@ def test_truncated_and_stopped_episodes(everything_server: BackgroundServer) -> 
         (move("add", 1, extra=True), ["data", "extra"]),
     ],
 )
-def test_invalid_actions_are_located(everything_server: BackgroundServer, action: Any, loc: list[str]) -> None:
+def test_invalid_actions_are_located(
+    everything_server: BackgroundServer, action: Any, loc: list[str]
+) -> None:
     with v1_session(everything_server) as ws:
         ask(ws, "reset", {"seed": 1})
         error = ask(ws, "step", action)
@@ -100,7 +112,11 @@ def test_invalid_reset_options(everything_server: BackgroundServer) -> None:
         error = ask(ws, "reset", {"task": "nope", "max_steps": 0, "step_delay_s": 11.0})["data"]
         assert error["code"] == "VALIDATION_ERROR"
         locs = [e["loc"] for e in error["errors"]]
-        assert ["data", "task"] in locs and ["data", "max_steps"] in locs and ["data", "step_delay_s"] in locs
+        assert (
+            ["data", "task"] in locs
+            and ["data", "max_steps"] in locs
+            and ["data", "step_delay_s"] in locs
+        )
         assert ask(ws, "reset", {"colour": "red"})["data"]["code"] == "VALIDATION_ERROR"
         before = ask(ws, "step", move("add", 1))["data"]
         assert before["code"] == "EPISODE_NOT_STARTED"
@@ -123,8 +139,16 @@ def test_mcp_tools_are_json_rpc_not_steps(everything_server: BackgroundServer) -
     with v1_session(everything_server) as ws:
         target = ask(ws, "reset", {"seed": 9})["data"]["observation"]["target"]
         ask(ws, "step", move("add", 2))
-        peek = ask(ws, "mcp", {"jsonrpc": "2.0", "id": "p", "method": "tools/call", "params": {"name": "peek"}})
-        assert peek["data"]["result"]["structuredContent"] == {"value": 2, "target": target, "step_count": 1}
+        peek = ask(
+            ws,
+            "mcp",
+            {"jsonrpc": "2.0", "id": "p", "method": "tools/call", "params": {"name": "peek"}},
+        )
+        assert peek["data"]["result"]["structuredContent"] == {
+            "value": 2,
+            "target": target,
+            "step_count": 1,
+        }
         assert ask(ws, "state")["data"]["step_count"] == 1
         tool_step = ask(ws, "step", {"type": "call_tool", "tool_name": "peek"})
         assert tool_step["data"]["code"] == "VALIDATION_ERROR"
@@ -132,12 +156,18 @@ def test_mcp_tools_are_json_rpc_not_steps(everything_server: BackgroundServer) -
         listed = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).json()
         tools = {t["name"]: t for t in listed["result"]["tools"]}
         assert sorted(tools) == ["describe_task", "peek"]
-        assert tools["describe_task"]["inputSchema"]["properties"]["task"]["enum"] == sorted(TASKS, key=list(TASKS).index)
+        assert tools["describe_task"]["inputSchema"]["properties"]["task"]["enum"] == sorted(
+            TASKS, key=list(TASKS).index
+        )
         params = {"name": "describe_task", "arguments": {"task": "reach-large"}}
-        described = http.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params})
+        described = http.post(
+            "/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}
+        )
         assert described.json()["result"]["structuredContent"]["split"] == "test"
         bad = {"name": "describe_task", "arguments": {"task": "nope"}}
-        rejected = http.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": bad}).json()
+        rejected = http.post(
+            "/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": bad}
+        ).json()
         assert rejected["error"]["code"] == -32602
 
 
@@ -145,7 +175,10 @@ def test_http_surface_and_discovery(everything_server: BackgroundServer) -> None
     manifest = load_manifest()
     with httpx.Client(base_url=everything_server.base_url, timeout=10) as http:
         meta = http.get("/metadata").json()
-        assert meta["limits"] == manifest["limits"] and meta["capabilities"] == manifest["capabilities"]
+        assert (
+            meta["limits"] == manifest["limits"]
+            and meta["capabilities"] == manifest["capabilities"]
+        )
         assert meta["protocols"] == manifest["protocol"] and meta["version"] == manifest["version"]
         schema = http.get("/schema").json()
         assert schema["reset_observation"]["title"] == "EverythingResetObservation"
@@ -164,7 +197,16 @@ def test_conformance_suite_passes() -> None:
     """The harness (conformance/) certifies this server on the core, v1, mcp and http profiles."""
     with BackgroundServer(build_app()) as server:
         proc = subprocess.run(
-            [sys.executable, "-m", "openenv_conformance", "run", server.base_url, "--profile", "core,v1,mcp", "--quiet"],
+            [
+                sys.executable,
+                "-m",
+                "openenv_conformance",
+                "run",
+                server.base_url,
+                "--profile",
+                "core,v1,mcp",
+                "--quiet",
+            ],
             capture_output=True,
             text=True,
             timeout=120,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import jsonschema
 import referencing
-
 from everything.app import load_manifest
 from everything.environment import TASKS
 

@@ -22,10 +22,16 @@ from openenv_conformance.checks._common import (
     state_of,
     step_ok,
 )
-from openenv_conformance.context import CaseContext, Conn, HandshakeRefused, expect_error
+from openenv_conformance.context import (
+    CaseContext,
+    Conn,
+    HandshakeRefused,
+    expect_error,
+    expect_type,
+)
 from openenv_conformance.model import Level
 from openenv_conformance.registry import check
-from openenv_conformance.verdicts import Fail, Undecided
+from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
 RECOVERY_ROUNDS = 5
 
@@ -158,8 +164,6 @@ async def capacity_recovery(ctx: CaseContext) -> str | None:
     clauses=["OE-MCP-031"],
 )
 async def mcp_sessions_count(ctx: CaseContext) -> str | None:
-    from openenv_conformance.verdicts import Unimplemented
-
     limit, _ = await _limit(ctx)
     held, refusal, _ = await fill_to_capacity(ctx, v1=False, limit=limit)
     if isinstance(refusal, Conn):
@@ -183,4 +187,61 @@ async def mcp_sessions_count(ctx: CaseContext) -> str | None:
     data = error.get("data") or {}
     if error.get("code") != -32000 or not isinstance(data.get("max_sessions"), int):
         raise Fail(f"create at capacity → {json.dumps(error)[:200]}, expected -32000 + counts")
+    return None
+
+
+MAX_IDLE_WAIT_S = 10.0
+"""Idle timeouts longer than this are not waited for (the check is then UNIMPLEMENTED)."""
+
+
+async def _short_idle_timeout(ctx: CaseContext) -> float:
+    limits = await metadata_limits(ctx)
+    idle = limits.get("idle_timeout_s") if limits else None
+    if not isinstance(idle, int | float) or idle <= 0:
+        raise Unimplemented("the server advertises no idle_timeout_s")
+    if idle > MAX_IDLE_WAIT_S:
+        raise Unimplemented(f"idle_timeout_s {idle:g} is longer than the {MAX_IDLE_WAIT_S:g}s "
+                            "this check waits; configure a short one to test it")  # fmt: skip
+    return float(idle)
+
+
+@check(
+    "concurrency.idle_timeout",
+    title="an idle session is closed with 1001 after idle_timeout_s (when short enough to wait)",
+    clauses=["OE-LIM-009"],
+    timeout_s=MAX_IDLE_WAIT_S * 2 + 10,
+)
+async def idle_timeout(ctx: CaseContext) -> str | None:
+    idle = await _short_idle_timeout(ctx)
+    conn = await ctx.connect()
+    expect_type(await conn.request(reset_frame(ctx)), "observation", "reset")
+    early = await conn.wait_closed(idle * 0.5)
+    if early is not None:
+        raise Fail(f"closed after less than half of idle_timeout_s ({idle:g}s)")
+    closed = await conn.wait_closed(idle * 1.5 + ctx.timeout_s)
+    if closed is None:
+        raise Fail(f"still open {idle * 2 + ctx.timeout_s:g}s after the last frame")
+    if closed.code != 1001:
+        raise Fail(f"idle close code {closed.code}, expected 1001")
+    return None
+
+
+@check(
+    "concurrency.mcp_session_expiry",
+    title="an unattached MCP session is destroyed after idle_timeout_s",
+    clauses=["OE-MCP-032"],
+    timeout_s=MAX_IDLE_WAIT_S * 2 + 10,
+)
+async def mcp_session_expiry(ctx: CaseContext) -> str | None:
+    idle = await _short_idle_timeout(ctx)
+    rpc = {"jsonrpc": "2.0", "method": "openenv/session/create", "id": 1}
+    body = (await ctx.http_call("POST", "/mcp", json_body=rpc)).json()
+    sid = (body.get("result") or {}).get("session_id") if isinstance(body, dict) else None
+    if not isinstance(sid, str):
+        raise Unimplemented("openenv/session/create is not implemented")
+    await asyncio.sleep(idle * 1.5 + 0.5)
+    probe = {"jsonrpc": "2.0", "method": "tools/list", "params": {"session_id": sid}, "id": 2}
+    reply = (await ctx.http_call("POST", "/mcp", json_body=probe)).json()
+    if (reply.get("error") or {}).get("code") != -32602:
+        raise Fail(f"session {sid} still usable {idle * 1.5 + 0.5:g}s after idle_timeout_s")
     return None
