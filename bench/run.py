@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -128,6 +129,36 @@ def raise_fd_limit(needed: int) -> int:
     return target
 
 
+VERSIONED = ("openenv", "websockets", "uvicorn", "uvloop", "httptools", "pydantic", "fastapi", "starlette")
+_VERSIONS_CODE = (
+    "import importlib.metadata as m, json, sys\n"
+    "out = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        out[name] = m.version(name)\n"
+    "    except m.PackageNotFoundError:\n"
+    "        out[name] = None\n"
+    "print(json.dumps(out))\n"
+)
+
+
+def package_versions(python: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Versions of the packages that matter, as seen by ``python`` (None when not installed)."""
+    try:
+        proc = subprocess.run(
+            [str(python), "-c", _VERSIONS_CODE, *VERSIONED],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=True,
+        )
+        versions: dict[str, Any] = json.loads(proc.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return versions
+
+
 def machine_meta(args: argparse.Namespace, pinned: bool) -> dict[str, Any]:
     return {
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -141,6 +172,10 @@ def machine_meta(args: argparse.Namespace, pinned: bool) -> dict[str, Any]:
         "loadavg_start": os.getloadavg(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "workload": "line env step, alternating right 1 / left 1",
+        "versions": {
+            "legacy": package_versions(legacy_python(), legacy_env()),
+            "ours": package_versions(Path(sys.executable)),
+        },
     }
 
 

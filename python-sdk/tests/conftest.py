@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 from openenv.server import create_app
 from openenv.server.background import BackgroundServer
+
 from tests.envs import EchoEnv, LineEnv
 
 Serve = Callable[..., BackgroundServer]

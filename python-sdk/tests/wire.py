@@ -15,7 +15,12 @@ class Peer:
     def __init__(self, url: str, *, v1: bool = False, timeout: float = 5.0) -> None:
         self.timeout = timeout
         self.ws: ClientConnection = connect(
-            url, subprotocols=["openenv.v1"] if v1 else None, compression=None, max_size=None, open_timeout=5, legacy=True
+            url,
+            subprotocols=["openenv.v1"] if v1 else None,
+            compression=None,
+            max_size=None,
+            open_timeout=5,
+            legacy=True,
         )
         self.hello: dict[str, Any] | None = self.recv() if v1 else None
 

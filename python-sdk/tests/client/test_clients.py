@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from openenv import CallToolAction, EnvClient, GenericEnvClient, GenericSyncEnvClient, SyncEnvClient
 from openenv.errors import (
     CapacityReachedError,
@@ -25,6 +24,7 @@ from openenv.errors import (
 from openenv.protocol import Mode
 from openenv.providers import LocalProcessProvider
 from openenv.server.background import BackgroundServer
+
 from tests.conftest import Serve
 from tests.envs import LineEnv, LineObservation, LineState, MoveAction
 

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from interop.legacy_server import LegacyServer, legacy_env, legacy_python, start_legacy_server
 from openenv import CallToolAction, GenericEnvClient, GenericSyncEnvClient
 from openenv.errors import CapacityReachedError, ExecutionError, RemoteValidationError, SessionLostError
 from openenv.protocol import Mode
 from openenv.server import create_app
 from openenv.server.background import BackgroundServer
+
+from interop.legacy_server import LegacyServer, legacy_env, legacy_python, start_legacy_server
 from tests.envs import EchoEnv, LineEnv
 
 SCRIPT = Path(__file__).with_name("legacy_client_script.py")
@@ -67,9 +67,8 @@ def test_010_capacity_after_upgrade_is_a_typed_error(legacy_typed: LegacyServer)
     with GenericSyncEnvClient(legacy_typed.base_url) as first, GenericSyncEnvClient(legacy_typed.base_url) as second:
         first.reset()
         second.reset()
-        with pytest.raises(CapacityReachedError) as full:
-            with GenericSyncEnvClient(legacy_typed.base_url) as third:
-                third.reset()
+        with pytest.raises(CapacityReachedError) as full, GenericSyncEnvClient(legacy_typed.base_url) as third:
+            third.reset()
         assert full.value.details["max_sessions"] == 2
 
 
@@ -104,7 +103,11 @@ def _run_legacy_client(base_url: str, mode: str) -> dict:
 def test_010_generic_client_drives_our_server() -> None:
     with BackgroundServer(create_app(LineEnv, name="line_env")) as server:
         out = _run_legacy_client(server.base_url, "generic")
-    assert out["reset"] == {"observation": {"metadata": {"seed": 5}, "position": 0, "text": ""}, "reward": None, "done": False}
+    assert out["reset"] == {
+        "observation": {"metadata": {"seed": 5}, "position": 0, "text": ""},
+        "reward": None,
+        "done": False,
+    }
     assert out["step"]["observation"]["position"] == 4 and out["step"]["reward"] == -0.01
     assert out["state"] == {"episode_id": "legacy-ep", "step_count": 1, "position": 4, "seed": 5}
     assert "VALIDATION_ERROR" in out["invalid"]

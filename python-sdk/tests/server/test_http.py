@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from openenv.server.background import BackgroundServer
+
 from tests.conftest import Serve
 from tests.envs import LineEnv
 from tests.schemas_util import is_valid
@@ -83,7 +83,9 @@ def test_unknown_paths_methods_and_sizes(http: httpx.Client, serve: Serve) -> No
 
 def test_mcp_over_http(http: httpx.Client, echo_server: BackgroundServer) -> None:
     mcp = f"{echo_server.base_url}/mcp"
-    init = httpx.post(mcp, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18"}})
+    init = httpx.post(
+        mcp, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18"}}
+    )
     assert init.json()["result"]["protocolVersion"] == "2025-06-18"
     assert init.json()["result"]["capabilities"]["tools"] == {"listChanged": False}
     note = httpx.post(mcp, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
@@ -96,7 +98,12 @@ def test_mcp_over_http(http: httpx.Client, echo_server: BackgroundServer) -> Non
     assert batch.json()["error"]["code"] == -32600
     ping = httpx.post(mcp, json={"jsonrpc": "2.0", "id": "p", "method": "ping"}).json()
     assert ping == {"jsonrpc": "2.0", "id": "p", "result": {}}
-    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo_message", "arguments": {"message": "m"}}}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "echo_message", "arguments": {"message": "m"}},
+    }
     result = httpx.post(mcp, json=call).json()
     assert is_valid("JsonRpcSuccessResponse", result) and result["result"]["content"][0]["text"] == "m"
     missing_name = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {}}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-
 from openenv.server.background import BackgroundServer
 
 

@@ -275,7 +275,9 @@ def test_mcp_frames(echo_server) -> None:
             "explode",
         ]
         call = {"name": "echo_with_length", "arguments": {"message": "abc"}}
-        result = peer.ask({"type": "mcp", "data": {"jsonrpc": "2.0", "id": "c", "method": "tools/call", "params": call}})
+        result = peer.ask(
+            {"type": "mcp", "data": {"jsonrpc": "2.0", "id": "c", "method": "tools/call", "params": call}}
+        )
         assert result["data"]["id"] == "c"
         assert result["data"]["result"]["structuredContent"] == {"message": "abc", "length": 3}
         failing = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "explode"}}

@@ -28,17 +28,12 @@ export class PyFloat {
   }
 }
 
-/** A value `encodeJson` can write. */
-export type Encodable =
-  | null
-  | undefined
-  | boolean
-  | number
-  | bigint
-  | string
-  | PyFloat
-  | readonly Encodable[]
-  | { readonly [key: string]: Encodable };
+/**
+ * A value `encodeJson` can write: JSON values plus `bigint`, `PyFloat` and `undefined` members
+ * (skipped). Objects are typed loosely (`object`) so that generated interfaces fit; `encodeJson`
+ * rejects anything else at run time with `TypeError`.
+ */
+export type Encodable = null | undefined | boolean | number | bigint | string | PyFloat | object;
 
 /** The text was not a JSON text this protocol accepts. */
 export class JsonSyntaxError extends Error {}
@@ -120,6 +115,8 @@ function write(value: Encodable, out: string[]): void {
       write(item === undefined ? null : item, out);
     });
     out.push("]");
+  } else if (typeof value !== "object") {
+    throw new TypeError(`cannot encode a ${typeof value} as JSON`);
   } else {
     out.push("{");
     let first = true;

@@ -304,6 +304,8 @@ async def schemathesis_pass(ctx: CaseContext) -> str | None:
         failures = _summarise(ndjson)
     if proc.returncode == 0:
         return f"schemathesis found no failures ({'served' if served else 'local'} OpenAPI)"
+    if proc.returncode != 1:
+        raise Undecided(f"schemathesis could not run (exit {proc.returncode}): {tail[-300:]}")
     if not failures:
         failures = _failure_lines(text)
     shown = "; ".join(failures[:8]) or tail[-400:]

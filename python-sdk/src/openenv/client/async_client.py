@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from openenv.client._base import ClientSettings, ProtocolChoice, ResultParser, action_payload
 from openenv.errors import (
     ClientClosedError,
+    RemoteError,
     RemoteProtocolError,
     RequestTimeoutError,
     SessionLostError,
@@ -90,13 +91,11 @@ class EnvClient(Generic[ObsT]):
         """The sync twin of this client, with the same settings (a new, separate session)."""
         from openenv.client.sync_client import SyncEnvClient
 
-        twin = SyncEnvClient(
+        twin: SyncEnvClient[ObsT] = SyncEnvClient(
             None if self.provider else self.settings.base_url,
             provider=self.provider,
             **self._options,
         )
-        twin.observation_type = self.observation_type
-        twin.state_type = self.state_type
         twin._parser = self._parser
         return twin
 
@@ -200,9 +199,21 @@ class EnvClient(Generic[ObsT]):
             except TimeoutError:
                 error = RequestTimeoutError(f"no reply to '{kind}' within {self.settings.timeout_s:g} s")
             except (SessionLostError, RemoteProtocolError) as exc:
-                error = exc
+                error = await self._last_words(ws, core) or exc
             await self._abandon(error)
             raise error
+
+    @staticmethod
+    async def _last_words(ws: ws_client.ClientConnection, core: ClientSession) -> Exception | None:
+        """The error frame a server sent before closing (e.g. CAPACITY_REACHED after the upgrade)."""
+        try:
+            async with asyncio.timeout(0.05):
+                while True:
+                    core.receive(await ws.recv())
+        except RemoteError as exc:
+            return exc
+        except Exception:
+            return None
 
     async def _abandon(self, error: Exception) -> None:
         """Drop a connection left unusable by `error`; later calls raise `SessionLostError`."""

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from openenv.client._base import ClientSettings, ProtocolChoice, ResultParser, action_payload
 from openenv.errors import (
     ClientClosedError,
+    RemoteError,
     RemoteProtocolError,
     RequestTimeoutError,
     SessionLostError,
@@ -165,9 +166,20 @@ class SyncEnvClient(Generic[ObsT]):
             except TimeoutError:
                 error = RequestTimeoutError(f"no reply to '{kind}' within {self.settings.timeout_s:g} s")
             except (SessionLostError, RemoteProtocolError) as exc:
-                error = exc
+                error = self._last_words(ws, core) or exc
             self._abandon(error)
             raise error
+
+    @staticmethod
+    def _last_words(ws: SyncWebSocket, core: ClientSession) -> Exception | None:
+        """The error frame a server sent before closing (e.g. CAPACITY_REACHED after the upgrade)."""
+        try:
+            while True:
+                core.receive(ws.recv(timeout=0.05))
+        except RemoteError as exc:
+            return exc
+        except Exception:
+            return None
 
     def _abandon(self, error: Exception) -> None:
         ws, self._ws = self._ws, None

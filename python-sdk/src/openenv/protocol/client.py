@@ -137,7 +137,8 @@ class ClientSession:
         except FrameError as exc:
             raise RemoteProtocolError(exc.message) from None
         if frame.type == "session":
-            return self._hello(frame)
+            self._hello(frame)
+            return None
         if not self._pending:
             if frame.type == "error":
                 raise RemoteError.from_wire(frame.data)
@@ -164,4 +165,3 @@ class ClientSession:
         self.session_id = session_id
         limits = frame.data.get("limits")
         self.limits = limits if isinstance(limits, dict) else {}
-        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Union
 
 import orjson
 import pydantic
@@ -53,9 +53,8 @@ class OpenEnvApp:
         self.is_mcp = issubclass(env_class, MCPEnvironment)
         if self.is_mcp:
             assert issubclass(env_class, MCPEnvironment)
-            self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
-                env_class.action_types[0] | env_class.action_types[1]  # type: ignore[operator]
-            )
+            actions: Any = Union[env_class.action_types]  # noqa: UP007 — a runtime union of the tool actions
+            self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
         else:
             self._action_adapter = pydantic.TypeAdapter(env_class.action_type)
         self._validate_action = self._action_adapter.validate_python

@@ -25,7 +25,7 @@ class BackgroundServer:
         self.host = host
         install_log_filters()
         self._server = uvicorn.Server(uvicorn_config(app, host, port, **overrides))
-        self._server.install_signal_handlers = lambda: None  # type: ignore[attr-defined,method-assign]
+        setattr(self._server, "install_signal_handlers", lambda: None)  # noqa: B010 — no signal handlers off the main thread
         self._thread = threading.Thread(target=self._run, name="openenv-background-server", daemon=True)
         self.port = 0
         self._error: BaseException | None = None

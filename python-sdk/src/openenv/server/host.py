@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest
@@ -126,7 +126,7 @@ class EnvHost:
         executor, self._executor = self._executor, None
         try:
             if self._async["close"]:
-                await self.env.close()  # type: ignore[func-returns-value]
+                await cast(Awaitable[None], self.env.close())
             elif executor is not None:
                 # Runs after any call still in flight on the session's thread.
                 await asyncio.wrap_future(executor.submit(self.env.close))
@@ -171,4 +171,4 @@ def finite_or_none(reward: float | None) -> float | None:
     return reward if reward is None or math.isfinite(reward) else None
 
 
-_EPISODE_FIELDS = frozenset({"reward", "done", "terminated", "truncated"})
+_EPISODE_FIELDS: set[str] = {"reward", "done", "terminated", "truncated"}

@@ -68,9 +68,7 @@ def _spec_for(name: str, fn: Callable[..., Any]) -> ToolSpec:
         annotation = hints.get(pname, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[pname] = (annotation, default)
-    model = pydantic.create_model(  # type: ignore[call-overload]
-        f"{name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"), **fields
-    )
+    model = pydantic.create_model(f"{name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"), **fields)
     schema = model.model_json_schema()
     schema.pop("title", None)
     for prop in schema.get("properties", {}).values():

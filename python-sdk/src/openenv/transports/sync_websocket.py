@@ -79,7 +79,7 @@ class SyncWebSocket:
             connection = cls(sock, protocol)
             connection._frames.extend(e for e in events[1:] if isinstance(e, Frame))
             return connection
-        except socket.timeout:
+        except TimeoutError:
             sock.close()
             raise TimeoutError("timed out during the opening handshake") from None
         except BaseException:
@@ -87,7 +87,9 @@ class SyncWebSocket:
             raise
 
     def send(self, text: str) -> None:
-        """Send one text message."""
+        """Send one text message; `ConnectionClosed` once the peer has started closing."""
+        if self.protocol.state.name != "OPEN":
+            raise ConnectionClosed(self.protocol.close_rcvd, self.protocol.close_sent)
         self.protocol.send_text(text.encode())
         self._flush()
 
@@ -100,16 +102,15 @@ class SyncWebSocket:
                 message = self._take(frame)
                 if message is not None:
                     return message
-            close_exc = self.protocol.close_exc if self.protocol.state.name == "CLOSED" else None
-            if close_exc is not None:
-                raise close_exc
+            if self.protocol.state.name in ("CLOSING", "CLOSED") and self.protocol.close_rcvd is not None:
+                raise ConnectionClosed(self.protocol.close_rcvd, self.protocol.close_sent)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("no message before the timeout")
             self.sock.settimeout(remaining)
             try:
                 data = self.sock.recv(READ_SIZE)
-            except socket.timeout:
+            except TimeoutError:
                 raise TimeoutError("no message before the timeout") from None
             if data:
                 self.protocol.receive_data(data)
@@ -123,9 +124,9 @@ class SyncWebSocket:
     def _take(self, frame: Frame) -> str | None:
         """Accumulate data frames; the message text when one is complete."""
         if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
-            self._parts = [frame.data]
+            self._parts = [bytes(frame.data)]
         elif frame.opcode is Opcode.CONT:
-            self._parts.append(frame.data)
+            self._parts.append(bytes(frame.data))
         elif frame.opcode is Opcode.CLOSE:
             raise self.protocol.close_exc
         else:

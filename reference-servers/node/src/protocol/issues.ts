@@ -11,7 +11,7 @@ import { boundedEcho } from "../json.js";
 import type { ValidationIssue } from "../generated/ValidationIssue.js";
 
 /** One wire issue (the generated type, with `input` as any JSON value). */
-export type Issue = Omit<ValidationIssue, "input"> & { input?: unknown };
+export type Issue = Pick<ValidationIssue, "type" | "loc" | "msg"> & { input?: unknown };
 
 export const MAX_ISSUES = 50;
 
