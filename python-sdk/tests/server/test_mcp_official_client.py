@@ -8,8 +8,9 @@ from openenv.server.background import BackgroundServer
 
 
 async def test_official_mcp_client_lists_and_calls_tools(echo_server: BackgroundServer) -> None:
-    async with streamable_http_client(f"{echo_server.base_url}/mcp") as (read, write, *_):
-        async with ClientSession(read, write) as session:
+    url = f"{echo_server.base_url}/mcp"
+    async with streamable_http_client(url) as (read, write, *_), ClientSession(read, write) as session:
+        if True:
             init = await session.initialize()
             assert init.server_info.name == "echo_env"
             tools = await session.list_tools()
