@@ -397,10 +397,13 @@ class FakeServer:
         if v1:
             await websocket.send_text(json.dumps({"type": "session", "data": {
                 "session_id": str(uuid.uuid4()), "protocol": V1, "limits": LIMITS}}))  # fmt: skip
-        held: list[str] = []
+        pending: list[dict[str, Any]] = []
         try:
             while True:
-                message = await websocket.receive()
+                if pending:
+                    message = pending.pop(0)
+                else:
+                    message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     return
                 raw = message.get("text")
@@ -421,13 +424,18 @@ class FakeServer:
                     return
                 if reply is None:
                     continue
-                if "reply_out_of_order" in self.faults and reply["type"] == "state" and not held:
-                    held.append(json.dumps(reply))
-                    continue
+                if "reply_out_of_order" in self.faults and reply["type"] == "state":
+                    try:  # a request already queued behind this one is answered first
+                        nxt = await asyncio.wait_for(websocket.receive(), 0.05)
+                    except TimeoutError:
+                        nxt = None
+                    if nxt is not None and nxt.get("text") is not None:
+                        first, _ = self.handle(env, nxt["text"], v1)
+                        if first is not None:
+                            await self.send(websocket, first)
+                    elif nxt is not None:
+                        pending.append(nxt)
                 await self.send(websocket, reply)
-                for text in held:
-                    await websocket.send_text(text)
-                held.clear()
         except WebSocketDisconnect:
             return
 

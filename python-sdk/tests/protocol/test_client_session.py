@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from openenv.errors import EpisodeEndedError, RemoteError, RemoteProtocolError, UnknownTypeError
 from openenv.protocol import Mode
 from openenv.protocol.client import ClientSession, parse_observation

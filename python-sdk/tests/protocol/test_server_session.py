@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from openenv.protocol import CloseCode, ErrorCode, Mode
 from openenv.protocol.server import Close, Episode, Request, Send, ServerSession
 

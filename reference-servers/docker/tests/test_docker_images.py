@@ -24,9 +24,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_every_image_builds_runs_and_passes() -> None:
-    proc = subprocess.run(
-        ["bash", str(SCRIPT)], capture_output=True, text=True, timeout=RUN_TIMEOUT_S
-    )
+    proc = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     summary = proc.stdout
     assert proc.returncode == 0, f"{summary}\n--- stderr tail ---\n{proc.stderr[-4000:]}"
     rows = {line.split()[0]: line for line in summary.splitlines() if line.split()}

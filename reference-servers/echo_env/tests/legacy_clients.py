@@ -27,9 +27,7 @@ async def generic(base_url: str) -> dict[str, Any]:
     async with GenericEnvClient(base_url=base_url, message_timeout_s=10.0) as env:
         reset = await env.reset(episode_id="legacy-ep")
         state0 = await env.state()
-        echoed = await env.step(
-            {"type": "call_tool", "tool_name": "echo_message", "arguments": {"message": "hi"}}
-        )
+        echoed = await env.step({"type": "call_tool", "tool_name": "echo_message", "arguments": {"message": "hi"}})
         sized = await env.step(
             {
                 "type": "call_tool",

@@ -83,9 +83,7 @@ def test_base_mode_frames_match_010_echo(echo_server: BackgroundServer) -> None:
             "hi",
             False,
         )
-        sized = exchange(ws, call("echo_with_length", message="hello"))["data"]["observation"][
-            "result"
-        ]
+        sized = exchange(ws, call("echo_with_length", message="hello"))["data"]["observation"]["result"]
         assert sized["data"] == sized["structured_content"] == {"message": "hello", "length": 5}
         assert json.loads(sized["content"][0]["text"]) == {"message": "hello", "length": 5}
         listed = exchange(ws, {"type": "step", "data": {"type": "list_tools"}})["data"]
@@ -100,9 +98,7 @@ def test_reset_arguments_tool_errors_and_step_before_reset(echo_server: Backgrou
             ws,
             {"type": "step", "data": {"tool_name": "echo_message", "arguments": {"message": "x"}}},
         )
-        assert (
-            early["data"]["observation"]["result"]["data"] == "x"
-        )  # base mode: as 0.10, no reset needed
+        assert early["data"]["observation"]["result"]["data"] == "x"  # base mode: as 0.10, no reset needed
         reset = exchange(
             ws,
             {"type": "reset", "data": {"seed": 42, "episode_id": "ep-001", "difficulty": "hard"}},
@@ -174,10 +170,7 @@ def test_http_surface(echo_server: BackgroundServer) -> None:
             "message": "abc",
             "length": 3,
         }
-        assert (
-            http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/x"}).status_code
-            == 202
-        )
+        assert http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/x"}).status_code == 202
         meta = http.get("/metadata").json()
         assert meta["name"] == "echo_env" and meta["capabilities"]["mcp"] is True
         schema = http.get("/schema").json()

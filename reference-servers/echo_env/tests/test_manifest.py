@@ -22,9 +22,7 @@ def manifest() -> dict[str, object]:
 
 def test_manifest_is_valid() -> None:
     schemas = [json.loads(p.read_text()) for p in (ROOT / "schemas").glob("*.schema.json")]
-    registry = referencing.Registry().with_resources(
-        (s["$id"], referencing.Resource.from_contents(s)) for s in schemas
-    )
+    registry = referencing.Registry().with_resources((s["$id"], referencing.Resource.from_contents(s)) for s in schemas)
     schema = next(s for s in schemas if s["$id"].endswith("/Manifest.schema.json"))
     jsonschema.Draft202012Validator(schema, registry=registry).validate(manifest())
 

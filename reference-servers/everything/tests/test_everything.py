@@ -61,9 +61,7 @@ def test_seeded_episode_terminates_on_the_target(everything_server: BackgroundSe
         after = ask(ws, "step", move("add", 1))
         assert after["type"] == "error" and after["data"]["code"] == "EPISODE_ENDED"
         state = ask(ws, "state")["data"]
-        assert (
-            state["step_count"] == 2 and state["value"] == target and state["total_reward"] == 0.9
-        )
+        assert state["step_count"] == 2 and state["value"] == target and state["total_reward"] == 0.9
 
 
 def test_truncated_and_stopped_episodes(everything_server: BackgroundServer) -> None:
@@ -71,14 +69,8 @@ def test_truncated_and_stopped_episodes(everything_server: BackgroundServer) -> 
         ask(ws, "reset", {"seed": 5, "task": "reach-large", "max_steps": 2})
         assert ask(ws, "step", move("sub", 0))["data"]["truncated"] is False
         last = ask(ws, "step", move("sub", 0))["data"]
-        assert (
-            last["truncated"]
-            and not last["terminated"]
-            and last["observation"]["event"] == "out_of_steps"
-        )
-        target = ask(ws, "reset", {"seed": 5, "task": "reach-large"})["data"]["observation"][
-            "target"
-        ]
+        assert last["truncated"] and not last["terminated"] and last["observation"]["event"] == "out_of_steps"
+        target = ask(ws, "reset", {"seed": 5, "task": "reach-large"})["data"]["observation"]["target"]
         assert 11 <= target <= 50
         stop = ask(ws, "step", move("stop", 0))["data"]
         assert stop["terminated"] and stop["reward"] == round(-target / 10, 6)
@@ -96,9 +88,7 @@ def test_truncated_and_stopped_episodes(everything_server: BackgroundServer) -> 
         (move("add", 1, extra=True), ["data", "extra"]),
     ],
 )
-def test_invalid_actions_are_located(
-    everything_server: BackgroundServer, action: Any, loc: list[str]
-) -> None:
+def test_invalid_actions_are_located(everything_server: BackgroundServer, action: Any, loc: list[str]) -> None:
     with v1_session(everything_server) as ws:
         ask(ws, "reset", {"seed": 1})
         error = ask(ws, "step", action)
@@ -112,11 +102,7 @@ def test_invalid_reset_options(everything_server: BackgroundServer) -> None:
         error = ask(ws, "reset", {"task": "nope", "max_steps": 0, "step_delay_s": 11.0})["data"]
         assert error["code"] == "VALIDATION_ERROR"
         locs = [e["loc"] for e in error["errors"]]
-        assert (
-            ["data", "task"] in locs
-            and ["data", "max_steps"] in locs
-            and ["data", "step_delay_s"] in locs
-        )
+        assert ["data", "task"] in locs and ["data", "max_steps"] in locs and ["data", "step_delay_s"] in locs
         assert ask(ws, "reset", {"colour": "red"})["data"]["code"] == "VALIDATION_ERROR"
         before = ask(ws, "step", move("add", 1))["data"]
         assert before["code"] == "EPISODE_NOT_STARTED"
@@ -160,14 +146,10 @@ def test_mcp_tools_are_json_rpc_not_steps(everything_server: BackgroundServer) -
             TASKS, key=list(TASKS).index
         )
         params = {"name": "describe_task", "arguments": {"task": "reach-large"}}
-        described = http.post(
-            "/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}
-        )
+        described = http.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params})
         assert described.json()["result"]["structuredContent"]["split"] == "test"
         bad = {"name": "describe_task", "arguments": {"task": "nope"}}
-        rejected = http.post(
-            "/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": bad}
-        ).json()
+        rejected = http.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": bad}).json()
         assert rejected["error"]["code"] == -32602
 
 
@@ -175,10 +157,7 @@ def test_http_surface_and_discovery(everything_server: BackgroundServer) -> None
     manifest = load_manifest()
     with httpx.Client(base_url=everything_server.base_url, timeout=10) as http:
         meta = http.get("/metadata").json()
-        assert (
-            meta["limits"] == manifest["limits"]
-            and meta["capabilities"] == manifest["capabilities"]
-        )
+        assert meta["limits"] == manifest["limits"] and meta["capabilities"] == manifest["capabilities"]
         assert meta["protocols"] == manifest["protocol"] and meta["version"] == manifest["version"]
         schema = http.get("/schema").json()
         assert schema["reset_observation"]["title"] == "EverythingResetObservation"

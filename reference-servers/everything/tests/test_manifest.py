@@ -16,9 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 def test_manifest_is_valid_and_consistent() -> None:
     schemas = [json.loads(p.read_text()) for p in (ROOT / "schemas").glob("*.schema.json")]
-    registry = referencing.Registry().with_resources(
-        (s["$id"], referencing.Resource.from_contents(s)) for s in schemas
-    )
+    registry = referencing.Registry().with_resources((s["$id"], referencing.Resource.from_contents(s)) for s in schemas)
     schema = next(s for s in schemas if s["$id"].endswith("/Manifest.schema.json"))
     manifest = load_manifest()
     jsonschema.Draft202012Validator(schema, registry=registry).validate(manifest)

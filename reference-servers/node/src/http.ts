@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-import type { Environment, EnvironmentDefinition, EnvObservation } from "./env.js";
+import { type Environment, type EnvironmentDefinition, EnvironmentFault, type EnvObservation } from "./env.js";
 import { toWire } from "./faults.js";
 import type { HealthResponse } from "./generated/HealthResponse.js";
 import type { Limits } from "./generated/Limits.js";
@@ -52,7 +52,7 @@ export interface HttpHost {
 
 function httpResult(outcome: EnvObservation): { [key: string]: Encodable } {
   if (outcome.reward !== null && !Number.isFinite(outcome.reward)) {
-    throw new Error("non-finite reward");
+    throw new EnvironmentFault(`the environment produced a non-finite reward (${outcome.reward})`);
   }
   return {
     observation: outcome.observation,
@@ -63,7 +63,7 @@ function httpResult(outcome: EnvObservation): { [key: string]: Encodable } {
 }
 
 function invalid(loc: (string | number)[], type: string, msg: string, input?: unknown): HttpError {
-  return new HttpError(422, [issue(type, loc, msg, input)] as unknown as Encodable);
+  return new HttpError(422, [issue(type, loc, msg, input)]);
 }
 
 export class HttpEndpoints {
@@ -201,7 +201,7 @@ export class HttpEndpoints {
       if (error instanceof StepTimedOut) {
         throw new HttpError(504, `${operation} exceeded the step timeout of ${host.limits.step_timeout_s} s`);
       }
-      if (error instanceof InvalidRequest) throw new HttpError(422, error.located(["body"]) as unknown as Encodable);
+      if (error instanceof InvalidRequest) throw new HttpError(422, error.located(["body"]));
       throw new HttpError(500, null, {}, errorBody("EXECUTION_ERROR", toWire(error, operation).message));
     } finally {
       if (env !== null) env.close();
@@ -220,7 +220,7 @@ export class HttpEndpoints {
     try {
       return checkResetParams(this.host.definition, data, false);
     } catch (error) {
-      if (error instanceof InvalidRequest) throw new HttpError(422, error.located(["body"]) as unknown as Encodable);
+      if (error instanceof InvalidRequest) throw new HttpError(422, error.located(["body"]));
       throw error;
     }
   }
@@ -248,7 +248,7 @@ export class HttpEndpoints {
       if (!(error instanceof InvalidRequest)) throw error;
       problems.push(...error.located(["body", "action"]));
     }
-    if (problems.length > 0) throw new HttpError(422, problems as unknown as Encodable);
+    if (problems.length > 0) throw new HttpError(422, problems);
     const timeout = this.host.limits.step_timeout_s;
     return this.withEnv("step", async (env) => {
       await bounded(() => env.reset({}), timeout, "reset");

@@ -25,6 +25,7 @@ from openenv_conformance.checks._common import (
     reset_frame,
     server_alive,
     session,
+    state_of,
     step_frame,
     step_ok,
 )
@@ -41,13 +42,15 @@ SLOW_GAP_S = 0.15
 
 
 async def _observer(ctx: CaseContext) -> Conn:
+    """A session with one step behind it; its state is the baseline `_survived` compares to."""
     conn = await session(ctx, label="observer")
     await step_ok(conn, disc(ctx).valid_action())
+    ctx.run.cache[f"observer:{ctx.case_id}"] = await state_of(conn)
     return conn
 
 
 async def _survived(ctx: CaseContext, observer: Conn) -> None:
-    await observer_ok(ctx, observer, 1)
+    await observer_ok(ctx, observer, ctx.run.cache[f"observer:{ctx.case_id}"])
     await server_alive(ctx)
 
 

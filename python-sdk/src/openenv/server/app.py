@@ -20,9 +20,11 @@ from openenv.protocol.frames import encode_error
 from openenv.server.config import ServerConfig
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest
+from openenv.server.host import EnvHost
 from openenv.server.http import HttpEndpoints
 from openenv.server.registry import SessionRegistry
 from openenv.server.tools import MCPEnvironment
+from openenv.server.watchdog import Watchdog
 from openenv.server.websocket import Receive, Scope, SendFn, SessionRunner
 
 log = logging.getLogger("openenv.server")
@@ -60,6 +62,8 @@ class OpenEnvApp:
         self._validate_action = self._action_adapter.validate_python
         self.http = HttpEndpoints(self)
         self.named = SessionRegistry(config.idle_timeout_s, self._release_slot)
+        shortest = min(config.step_timeout_s, config.idle_timeout_s)
+        self.watchdog = Watchdog(resolution=min(0.25, max(0.01, shortest / 5)))
 
     # -- used by the endpoints -------------------------------------------------------------------
     def new_environment(self) -> Environment:
@@ -68,6 +72,11 @@ class OpenEnvApp:
         if not isinstance(env, Environment):
             raise TypeError(f"the factory returned {type(env).__name__}, not an Environment")
         return env
+
+    def host(self, env: Environment) -> EnvHost:
+        """Wrap a new environment instance for serving (step timeout, watchdog)."""
+        self.watchdog.ensure_running()
+        return EnvHost(env, self.config.step_timeout_s, self.watchdog)
 
     def validate_action(self, data: dict[str, Any]) -> Any:
         """The action model for a step's `data`.

@@ -1,10 +1,11 @@
 """The `Environment` base class environment authors implement.
 
 One instance serves one session. `reset`, `step` and `state` may be `async def` (run on the event
-loop — keep them non-blocking) or plain `def` (run off the loop, in a worker thread; with
-`single_thread = True` every call of one session runs on the same dedicated thread, for
-thread-affine libraries). `close` releases what the instance holds; it is called exactly once,
-when the session ends, whatever the reason.
+loop — keep them non-blocking) or plain `def`: those run on the session's own worker thread, so a
+blocking or hung environment holds only its own session (and thread-affine libraries always see
+the same thread). A sync environment whose methods never block may set `blocking = False` to run
+them on the event loop and skip the thread hop. `close` releases what the instance holds; it is
+called exactly once, when the session ends, whatever the reason.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class Environment:
     """The observation model `reset` returns, when it differs from `observation_type`."""
     state_type: ClassVar[type[State]] = State
     """The state model `state` returns (published by `/schema`)."""
-    single_thread: ClassVar[bool] = False
-    """Run this session's sync methods on one dedicated thread."""
+    blocking: ClassVar[bool] = True
+    """Whether sync methods may block; False runs them on the event loop (fast, but a slow call
+    then stalls every session of the server)."""
     description: ClassVar[str | None] = None
     """A one-paragraph description for `/metadata` (defaults to the class docstring)."""
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest
+from openenv.server.watchdog import Watchdog
 from openenv.types import Observation, State
 
 MAX_EPISODE_ID_CHARS = 255
@@ -31,42 +32,79 @@ class EnvHost:
     __slots__ = (
         "_async",
         "_closed",
+        "_deadline",
         "_executor",
+        "_inline",
         "_reset_names",
         "_reset_var_kw",
+        "_task",
+        "_timed_out",
         "env",
         "timeout",
+        "watchdog",
     )
 
-    def __init__(self, env: Environment, timeout: float | None) -> None:
+    def __init__(self, env: Environment, timeout: float, watchdog: Watchdog | None = None) -> None:
         cls = type(env)
         self.env = env
         self.timeout = timeout
+        self.watchdog = watchdog
         self._async = {name: cls.is_async(name) for name in ("reset", "step", "state", "close")}
+        self._inline = not cls.blocking
         self._reset_names, self._reset_var_kw = cls.reset_parameters()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
+        self._deadline = 0.0
+        self._task: asyncio.Task[Any] | None = None
+        self._timed_out = False
+
+    # -- Watched: the watchdog cancels a call that outlives its deadline ---------------------------
+    def expired(self, now: float) -> bool:
+        return now >= self._deadline
+
+    def expire(self) -> None:
+        self._timed_out = True
+        if self._task is not None:
+            self._task.cancel()
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         method: Callable[..., Any] = getattr(self.env, name)
         is_async = self._async.get(name)
         if is_async is None:
             is_async = self._async[name] = type(self.env).is_async(name)
-        if is_async:
-            if self.timeout is None:
-                return await method(*args, **kwargs)
+        if not is_async and self._inline:
+            return method(*args, **kwargs)  # declared non-blocking: run on the loop
+        watchdog = self.watchdog
+        if watchdog is None:  # no watchdog (e.g. direct use in tests): a plain timer
             try:
                 async with asyncio.timeout(self.timeout):
-                    return await method(*args, **kwargs)
+                    return await (method(*args, **kwargs) if is_async else self._in_thread(method, args, kwargs))
             except TimeoutError:
                 raise StepTimedOut(name) from None
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + self.timeout
+        self._task = asyncio.current_task()
+        watchdog.items.add(self)
+        try:
+            if is_async:
+                return await method(*args, **kwargs)
+            return await self._in_thread(method, args, kwargs)
+        except asyncio.CancelledError:
+            if not self._timed_out:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            raise StepTimedOut(name) from None
+        finally:
+            watchdog.items.discard(self)
+            self._task = None
+
+    def _in_thread(self, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """An awaitable for `method` on the session's own worker thread."""
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="openenv-env")
-        future = asyncio.wrap_future(self._executor.submit(lambda: method(*args, **kwargs)))
-        try:
-            return await asyncio.wait_for(future, self.timeout)
-        except TimeoutError:
-            raise StepTimedOut(name) from None
+        return asyncio.wrap_future(self._executor.submit(lambda: method(*args, **kwargs)))
 
     def reset_kwargs(self, data: dict[str, Any], *, strict: bool) -> dict[str, Any]:
         """Check `reset` data and keep what the environment's `reset` accepts.

@@ -190,7 +190,7 @@ class HttpEndpoints:
         host: EnvHost | None = None
         try:
             try:
-                host = EnvHost(app.new_environment(), app.config.step_timeout_s)
+                host = app.host(app.new_environment())
             except Exception as exc:
                 raise HttpError(500, to_wire(exc, "factory").message) from None
             return await run(host)

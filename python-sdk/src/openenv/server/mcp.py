@@ -156,7 +156,7 @@ class McpDispatcher:
                 raise CapacityExhausted(app.active_sessions, app.config.max_sessions)
             app.active_sessions += 1
             try:
-                host = EnvHost(app.new_environment(), app.config.step_timeout_s)
+                host = app.host(app.new_environment())
             except BaseException:
                 app.active_sessions -= 1
                 raise
@@ -174,7 +174,7 @@ class McpDispatcher:
     async def _run_tool(self, host: EnvHost | None, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         owned = host is None
         if host is None:
-            host = EnvHost(self.app.new_environment(), self.app.config.step_timeout_s)
+            host = self.app.host(self.app.new_environment())
         try:
             value = await host.invoke(name, **kwargs)
             result = tool_result(value)

@@ -61,6 +61,9 @@ class SessionRunner:
         self.max_bytes = config.max_message_bytes
         self.idle_timeout = config.idle_timeout_s
         self.closed = False
+        self.idle_deadline = 0.0
+        self.idle_expired = False
+        self.task: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:
         """Accept, serve frames, and always release the environment."""
@@ -78,7 +81,7 @@ class SessionRunner:
                     wire = to_wire(exc, "factory", factory_name=self.app.env_class.__name__)
                     await self._write(self.session.failure(None, wire.code, wire.message, wire.details, fatal=True))
                     return
-                self.host = EnvHost(env, self.app.config.step_timeout_s)
+                self.host = self.app.host(env)
             self.mcp = McpDispatcher(self.host, self.app)
             await self._write(self.session.hello())
             await self._serve()
@@ -101,13 +104,30 @@ class SessionRunner:
         self.session.session_id = named.session_id
         return None
 
+    # -- Watched: the app's watchdog ends a session idle for too long ------------------------------
+    def expired(self, now: float) -> bool:
+        return now >= self.idle_deadline
+
+    def expire(self) -> None:
+        self.idle_expired = True
+        if self.task is not None:
+            self.task.cancel()
+
     async def _serve(self) -> None:
         receive = self.receive
+        watchdog = self.app.watchdog
+        watchdog.ensure_running()
+        loop = asyncio.get_running_loop()
+        self.task = task = asyncio.current_task()
         while not self.closed:
+            self.idle_deadline = loop.time() + self.idle_timeout
+            watchdog.items.add(self)
             try:
-                async with asyncio.timeout(self.idle_timeout):
-                    message = await receive()
-            except TimeoutError:
+                message = await receive()
+            except asyncio.CancelledError:
+                if not self.idle_expired or task is None:
+                    raise
+                task.uncancel()
                 await self._write(
                     self.session.closing(
                         ErrorCode.IDLE_TIMEOUT,
@@ -115,6 +135,8 @@ class SessionRunner:
                     )
                 )
                 return
+            finally:
+                watchdog.items.discard(self)
             kind = message["type"]
             if kind == "websocket.disconnect":
                 self.closed = True

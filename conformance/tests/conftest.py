@@ -1,0 +1,30 @@
+"""Shared fixtures for the harness self-tests: the fake server (tests/fake_server.py) and fast
+run options. The directory is put on sys.path so the tests can import `fake_server`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_server import FakeServer  # noqa: E402
+
+from openenv_conformance import RunOptions  # noqa: E402
+
+
+def fast_options(**overrides: object) -> RunOptions:
+    """Short timeouts and small counts so every run stays quick."""
+    base = {"timeout_s": 2.0, "budget_s": 120.0, "sessions": 2, "perf_steps": 20,
+            "fuzz_examples": 8, "schemathesis_examples": 5}  # fmt: skip
+    base.update(overrides)
+    return RunOptions(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def clean_server() -> Iterator[FakeServer]:
+    with FakeServer() as srv:
+        yield srv

@@ -1,0 +1,80 @@
+"""Each deliberately broken server is caught by the check meant to catch it, and a correct
+server passes every check (no FAIL, no ERROR), v1 included.
+
+The fake servers are real uvicorn/Starlette servers on loopback (tests/fake_server.py)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import fast_options
+from fake_server import FakeServer
+
+from openenv_conformance import Outcome, arun_suite
+from openenv_conformance.registry import all_checks
+
+CONTROL = {"core.ws.upgrade", "core.reset.envelope", "core.state.envelope", "http.health",
+           "mcp.ws.tools"}  # fmt: skip
+"""MUST checks no single fault below should break."""
+
+# fault → {check id: outcome it must produce}
+CAUGHT: dict[str, dict[str, Outcome]] = {
+    "wrong_envelope_key": {"core.frames.schema": Outcome.FAIL, "core.step.envelope": Outcome.FAIL},
+    "reply_out_of_order": {"core.order.pipelined": Outcome.FAIL},
+    "silent_unknown_type": {"core.error.unknown_type": Outcome.FAIL},
+    "close_on_invalid_json": {"core.error.invalid_json": Outcome.FAIL},
+    "step_count_stuck": {"core.state.step_count": Outcome.FAIL},
+    "episode_id_ignored": {"core.state.episode_id_echo": Outcome.FAIL},
+    "nondeterministic_seed": {"determinism.same_seed": Outcome.NON_STRICT},
+    "capacity_after_upgrade": {
+        "concurrency.capacity.before_upgrade": Outcome.NON_STRICT,
+        "concurrency.capacity.refused": Outcome.PASS,
+    },
+    "binary_closes": {"robustness.binary_frame": Outcome.FAIL},
+    "notification_answered": {"http.mcp.notification": Outcome.FAIL},
+    "v1_no_id_echo": {"v1.id.echo": Outcome.FAIL},
+}
+SPILL_OVER = {"wrong_envelope_key": {"core.reset.envelope"}}
+"""Control checks a fault legitimately breaks too."""
+
+NOT_TESTABLE_HERE = {
+    "http.openapi.schemathesis",  # run against the real 0.10 server (test_legacy_010.py)
+}
+UNIMPLEMENTED_ON_CLEAN = {
+    "concurrency.idle_timeout",  # idle_timeout_s is 300 s
+    "concurrency.mcp_session_expiry",
+    "concurrency.mcp_sessions_count",  # no openenv/session/create
+}
+
+
+async def test_clean_server_passes_everything(clean_server: FakeServer) -> None:
+    only = set(all_checks()) - NOT_TESTABLE_HERE
+    report = await arun_suite(clean_server.base_url, options=fast_options(), only=only)
+    bad = {c.id: c.message for c in report.cases if c.outcome in (Outcome.FAIL, Outcome.ERROR)}
+    assert bad == {}
+    unimplemented = {c.id for c in report.cases if c.outcome is Outcome.UNIMPLEMENTED}
+    assert unimplemented == UNIMPLEMENTED_ON_CLEAN
+    assert report.negotiated_protocol == "openenv.v1"
+    assert report.verdicts() == {"base": "PASS", "v1": "PASS"}
+    assert report.passed
+    assert {c.id for c in report.cases if c.profile == "v1"} <= {
+        c.id for c in report.cases if c.outcome is Outcome.PASS
+    }
+
+
+@pytest.mark.parametrize("fault", sorted(CAUGHT))
+async def test_fault_is_caught(fault: str) -> None:
+    wanted = CAUGHT[fault]
+    with FakeServer({fault}) as srv:
+        report = await arun_suite(
+            srv.base_url, options=fast_options(), only=set(wanted) | CONTROL
+        )
+    got = {c.id: c.outcome for c in report.cases}
+    for check_id, outcome in wanted.items():
+        assert got[check_id] is outcome, (check_id, report.to_json()["cases"])
+    spurious = {
+        c.id: c.message
+        for c in report.cases
+        if c.id in CONTROL - SPILL_OVER.get(fault, set()) and c.outcome is not Outcome.PASS
+    }
+    assert spurious == {}
+    assert not report.passed or all(o is not Outcome.FAIL for o in wanted.values())

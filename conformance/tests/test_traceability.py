@@ -1,0 +1,59 @@
+"""Traceability (OE-CONF-002, OE-CONF-006): every check cites at least one clause and every cited
+clause exists in spec/clause-index.json; every testable MUST/SHOULD clause is cited by a check or
+excluded with a reason in conformance/traceability.yaml; exclusions are not stale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from openenv_conformance.paths import clause_index_path
+from openenv_conformance.registry import PROFILES, all_checks
+
+TRACEABILITY = Path(__file__).resolve().parents[1] / "traceability.yaml"
+
+
+def _index() -> dict[str, dict[str, object]]:
+    path = clause_index_path()
+    assert path is not None, "spec/clause-index.json is missing"
+    return {c["id"]: c for c in json.loads(path.read_text("utf-8"))}
+
+
+def _excluded() -> dict[str, str]:
+    raw = yaml.safe_load(TRACEABILITY.read_text("utf-8"))
+    return dict(raw["excluded"])
+
+
+def test_every_check_cites_existing_clauses() -> None:
+    index = _index()
+    for spec in all_checks().values():
+        assert spec.clauses, f"{spec.id} cites no clause"
+        missing = [c for c in spec.clauses if c not in index]
+        assert not missing, f"{spec.id} cites unknown clauses {missing}"
+        assert spec.profile in PROFILES and spec.id.startswith(spec.profile + ".")
+
+
+def test_every_testable_must_and_should_is_covered() -> None:
+    index = _index()
+    cited = {c for spec in all_checks().values() for c in spec.clauses}
+    excluded = _excluded()
+    uncovered = sorted(
+        cid
+        for cid, c in index.items()
+        if c.get("testable") is not False
+        and c.get("level") in ("MUST", "SHOULD")
+        and cid not in cited
+        and cid not in excluded
+    )
+    assert uncovered == [], "clauses with no check and no exclusion"
+
+
+def test_exclusions_are_real_and_not_stale() -> None:
+    index = _index()
+    cited = {c for spec in all_checks().values() for c in spec.clauses}
+    for cid, reason in _excluded().items():
+        assert cid in index, f"excluded clause {cid} does not exist"
+        assert isinstance(reason, str) and reason.strip(), f"{cid} has no reason"
+        assert cid not in cited, f"{cid} is excluded but a check cites it"
