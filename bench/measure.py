@@ -1,4 +1,8 @@
-"""The benchmark's measurements; each one drives a running server over 127.0.0.1 and meters it.
+"""The benchmark's Python-driven measurements; each drives a running server over 127.0.0.1.
+
+The headline throughput/latency/session-setup figures come from the Node.js load generator
+(:mod:`bench.node_loadgen`); this module keeps the Python asyncio ``websockets`` client as a
+cross-check (``concurrent``), the sync-client runs (``sync_client``) and ``idle_sessions``.
 
 Every function takes the server's ``ws_url``/``base_url`` and ``pid`` and returns a flat dict of
 numbers (rates in ops/s, latencies in ms, ``server_cpu_us_op`` = server CPU µs per operation from
@@ -24,7 +28,6 @@ from typing import Any, TypeVar
 import uvloop
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as aconnect
-from websockets.sync.client import connect as sconnect
 
 from bench.procstat import CpuMeter, cpu_seconds, rss_bytes, self_cpu_seconds, thread_count
 
@@ -32,9 +35,10 @@ STEP_ACTIONS: list[dict[str, Any]] = [
     {"direction": "right", "amount": 1},
     {"direction": "left", "amount": 1},
 ]
-STEP_FRAMES = [json.dumps({"type": "step", "data": a}) for a in STEP_ACTIONS]
-RESET_FRAME = json.dumps({"type": "reset"})
-CLOSE_FRAME = json.dumps({"type": "close"})
+COMPACT = (",", ":")
+STEP_FRAMES = [json.dumps({"type": "step", "data": a}, separators=COMPACT) for a in STEP_ACTIONS]
+RESET_FRAME = json.dumps({"type": "reset"}, separators=COMPACT)
+CLOSE_FRAME = json.dumps({"type": "close"}, separators=COMPACT)
 OBSERVATION_PREFIX = '{"type":"observation"'
 RECV_TIMEOUT_S = 30.0
 MAX_FRAME = 1 << 20
@@ -79,6 +83,7 @@ def _meter_stats(meter: CpuMeter, ops: int) -> dict[str, float]:
         "server_cpu_us_op": 1e6 * meter.server_cpu / ops,
         "server_cpu_pct": 100 * meter.server_cpu / meter.wall,
         "client_cpu_pct": 100 * meter.client_cpu / meter.wall,
+        "client_cpu_us_op": 1e6 * meter.client_cpu / ops,
     }
 
 
@@ -88,39 +93,10 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return runner.run(factory())
 
 
-# ------------------------------------------------------------------ sequential, raw websockets
-
-
 def _compression(name: str) -> str | None:
     if name not in COMPRESSIONS:
         raise ValueError(f"compression must be one of {COMPRESSIONS}, got {name!r}")
     return None if name == "none" else name
-
-
-def seq_raw(ws_url: str, pid: int, steps: int, compression: str = "deflate") -> dict[str, Any]:
-    """One raw ``websockets`` (sync) client: reset, then ``steps`` sequential step round trips."""
-    samples: list[float] = []
-    with sconnect(
-        ws_url,
-        proxy=None,
-        open_timeout=10,
-        max_size=MAX_FRAME,
-        compression=_compression(compression),
-    ) as ws:
-        ws.send(RESET_FRAME)
-        check_observation(ws.recv(RECV_TIMEOUT_S))
-        extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "") if ws.response else ""
-        with CpuMeter(pid) as meter:
-            for i in range(steps):
-                t0 = time.perf_counter()
-                ws.send(STEP_FRAMES[i & 1])
-                reply = ws.recv(RECV_TIMEOUT_S)
-                samples.append(time.perf_counter() - t0)
-                if i & 255 == 0:
-                    check_observation(reply)
-        check_observation(reply)
-        ws.send(CLOSE_FRAME)
-    return _meter_stats(meter, steps) | _latency_ms(samples) | {"ws_extensions": extensions}
 
 
 # --------------------------------------------------------------- concurrent sessions, closed loop
@@ -214,27 +190,6 @@ async def _concurrent(ws_url: str, pid: int, sessions: int, duration_s: float, c
 def concurrent(ws_url: str, pid: int, sessions: int, duration_s: float, compression: str = "deflate") -> dict[str, Any]:
     """``sessions`` sessions, each resets then steps in a closed loop for ``duration_s``."""
     return run_async(lambda: _concurrent(ws_url, pid, sessions, duration_s, compression))
-
-
-# ----------------------------------------------------------------- new session + first reset
-
-
-async def _new_sessions(ws_url: str, pid: int, count: int, compression: str) -> dict[str, Any]:
-    samples: list[float] = []
-    with CpuMeter(pid) as meter:
-        for _ in range(count):
-            t0 = time.perf_counter()
-            async with _ws(ws_url, compression, open_timeout=10) as ws:
-                await ws.send(RESET_FRAME)
-                check_observation(await _recv(ws))
-                samples.append(time.perf_counter() - t0)
-                await ws.send(CLOSE_FRAME)
-    return _meter_stats(meter, count) | _latency_ms(samples)
-
-
-def new_sessions(ws_url: str, pid: int, count: int, compression: str = "deflate") -> dict[str, Any]:
-    """``count`` times: open a new ``/ws`` session, reset, receive the observation, close."""
-    return run_async(lambda: _new_sessions(ws_url, pid, count, compression))
 
 
 # ------------------------------------------------------------------------ the sync client

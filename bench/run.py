@@ -2,21 +2,28 @@
 
 Run from the repository root: ``.venv/bin/python bench/run.py`` (``--help`` for the knobs; the
 exact commands and the figures are in ``bench/README.md``). Each server runs pinned to CPU 0
-(``taskset -c 0``), the measuring process and its sync-client children on CPU 1. Measurements,
-interleaved side by side for ``--runs`` rounds (median reported):
+(``taskset -c 0``), the measuring process and its children on CPU 1. Before measuring, the run
+waits (up to ``--quiet-wait`` s) for the 1-minute load average to drop below ``--quiet-load`` and
+records whether it did. Measurements, interleaved side by side for ``--runs`` rounds (median):
 
-* ``seq_raw``       sequential step round trips, one raw ``websockets`` client;
-* ``conc_<K>``      aggregate steps/s of K sessions stepping in a closed loop for ``--duration``
-                    seconds, with p50/p99 step latency;
-* ``new_session``   new ``/ws`` session + first reset, p50/p99;
+* ``conc_<K>``      Node.js load generator (``bench/loadgen``, installed with ``npm ci`` on first
+                    use): K sessions reset, then step in a closed loop; after ``--warmup`` s,
+                    aggregate steps/s and p50/p99 step latency over ``--duration`` s (K=1 is the
+                    sequential figure);
+* ``new_session``   Node.js: new ``/ws`` connection + first reset + close, p50/p99;
+* ``py_conc_<K>``   cross-check with the Python asyncio ``websockets`` client (``--py-crosscheck``);
 * ``sync_client``   sequential steps through each project's own sync client (0.10's
-                    ``GenericEnvClient(...).sync()`` in ``.venv-openenv010``, ours in ``.venv``);
+                    ``GenericEnvClient(...).sync()`` in ``.venv-openenv010``, ours
+                    ``openenv.GenericSyncEnvClient`` in ``.venv``);
 * every row carries server CPU µs/op from ``/proc``;
 * ``idle``          (once, on a fresh server) N sessions opened, reset and held idle; RSS/session.
 
-Prints a table with ratios ours/0.10 and writes ``<out-dir>/<UTC timestamp>.json``. Exit status 0
-when every requested side produced every measurement, 1 otherwise (the JSON is written anyway,
-with an ``error`` string where a side or a measurement failed).
+With ``--ceiling`` (default) the Node measurements also run against ``echo`` (a trivial Node ``ws``
+server on the same CPU): the load generator's own ceiling. Prints a table with ratios ours/0.10,
+the target verdicts (:mod:`bench.targets`) and writes ``<out-dir>/<UTC timestamp>.json``. Exit
+status 0 when every requested side produced every measurement, 1 otherwise (the JSON is written
+anyway, with an ``error`` string where a side or a measurement failed); a missed target does not
+change the exit status.
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import measure
+from bench import measure, node_loadgen, targets
+from bench.node_loadgen import LoadgenError
 from bench.servers import SIDES, Side, start_side
 from interop.legacy_server import legacy_env, legacy_python
 from interop.server_process import ServerProcess, ServerStartError
@@ -45,27 +53,37 @@ from interop.server_process import ServerProcess, ServerStartError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT_DIR = REPO_ROOT / "bench" / "results"
 SERVER_CPU, CLIENT_CPU = 0, 1
-LABELS = {"legacy": "openenv-0.10.0", "ours": "ours"}
+LABELS = {"legacy": "openenv-0.10.0", "ours": "ours", "echo": "node-echo"}
+Row = tuple[str, str, str, str, bool]  # (measurement, key, label, unit, higher_is_better)
 
-# (measurement, key, label, unit, higher_is_better)
-TABLE_ROWS: list[tuple[str, str, str, str, bool]] = [
-    ("seq_raw", "ops_s", "sequential steps/s, raw websockets", "steps/s", True),
-    ("seq_raw", "p50_ms", "sequential step p50", "ms", False),
-    ("seq_raw", "server_cpu_us_op", "server CPU per sequential step", "µs", False),
-    ("conc_16", "ops_s", "16 sessions, aggregate", "steps/s", True),
-    ("conc_16", "server_cpu_us_op", "server CPU per step @16", "µs", False),
-    ("conc_64", "ops_s", "64 sessions, aggregate", "steps/s", True),
-    ("conc_64", "p50_ms", "step latency p50 @64", "ms", False),
-    ("conc_64", "p99_ms", "step latency p99 @64", "ms", False),
-    ("conc_64", "server_cpu_us_op", "server CPU per step @64", "µs", False),
-    ("new_session", "p50_ms", "new session + first reset p50", "ms", False),
-    ("new_session", "p99_ms", "new session + first reset p99", "ms", False),
-    ("new_session", "server_cpu_us_op", "server CPU per new session", "µs", False),
-    ("sync_client", "ops_s", "sequential steps/s, own sync client", "steps/s", True),
-    ("sync_client", "server_cpu_us_op", "server CPU per sync-client step", "µs", False),
-    ("idle", "sessions", "idle sessions held", "sessions", True),
-    ("idle", "rss_per_session_kib", "server RSS per idle session", "KiB", False),
-]
+
+def table_rows(concurrency: list[int], py_k: int) -> list[Row]:
+    """The rows of the printed table for the measured concurrency levels."""
+    rows: list[Row] = []
+    for k in concurrency:
+        name, at = f"conc_{k}", f"@{k}"
+        rows.append((name, "ops_s", f"{k} session(s), aggregate (node client)", "steps/s", True))
+        rows.append((name, "p50_ms", f"step latency p50 {at}", "ms", False))
+        rows.append((name, "p99_ms", f"step latency p99 {at}", "ms", False))
+        rows.append((name, "server_cpu_us_op", f"server CPU per step {at}", "µs", False))
+        rows.append((name, "client_cpu_us_op", f"load generator CPU per step {at}", "µs", False))
+    rows += [
+        ("new_session", "p50_ms", "new session + first reset p50", "ms", False),
+        ("new_session", "p99_ms", "new session + first reset p99", "ms", False),
+        ("new_session", "server_cpu_us_op", "server CPU per new session", "µs", False),
+    ]
+    if py_k:
+        name = f"py_conc_{py_k}"
+        rows.append((name, "ops_s", f"{py_k} sessions, Python asyncio client", "steps/s", True))
+        rows.append((name, "server_cpu_us_op", f"server CPU per step, Python client @{py_k}", "µs", False))
+        rows.append((name, "client_cpu_us_op", f"Python client CPU per step @{py_k}", "µs", False))
+    rows += [
+        ("sync_client", "ops_s", "sequential steps/s, own sync client", "steps/s", True),
+        ("sync_client", "server_cpu_us_op", "server CPU per sync-client step", "µs", False),
+        ("idle", "sessions", "idle sessions held", "sessions", True),
+        ("idle", "rss_per_session_kib", "server RSS per idle session", "KiB", False),
+    ]
+    return rows
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,11 +93,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
     p.add_argument("--runs", type=int, default=3, help="rounds of every measurement (median)")
-    p.add_argument("--duration", type=float, default=5.0, help="seconds per concurrent run")
-    p.add_argument("--seq-steps", type=int, default=5000)
+    p.add_argument("--duration", type=float, default=5.0, help="measured seconds per closed-loop run")
+    p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each window")
     p.add_argument("--client-steps", type=int, default=2000, help="steps via the sync client")
-    p.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
-    p.add_argument("--connects", type=int, default=200, help="new sessions per run")
+    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    p.add_argument("--connects", type=int, default=300, help="new sessions per run")
+    p.add_argument("--connect-warmup", type=int, default=20, help="unmeasured new sessions first")
+    p.add_argument(
+        "--py-crosscheck",
+        type=int,
+        default=64,
+        metavar="K",
+        help="also drive K sessions with the Python asyncio client (0 skips)",
+    )
+    p.add_argument(
+        "--ceiling",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the Node measurements against a trivial Node ws echo server",
+    )
+    p.add_argument("--quiet-load", type=float, default=0.5, help="wait for a 1-min load avg below")
+    p.add_argument("--quiet-wait", type=float, default=600.0, help="at most this many seconds (0: no wait)")
     p.add_argument("--idle-sessions", type=int, default=10_000, help="ours; 0 skips")
     p.add_argument("--legacy-idle-sessions", type=int, default=10_000, help="0.10; 0 skips")
     p.add_argument("--idle-timeout", type=float, default=600.0, help="bound for opening them")
@@ -92,8 +126,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--client-compression",
         choices=measure.COMPRESSIONS,
-        default="deflate",
-        help="what the raw websockets clients offer (permessage-deflate is their default)",
+        default="none",
+        help="what the Python websockets clients offer (the Node client never compresses)",
     )
     p.add_argument("--ours-launcher", choices=["auto", "serve", "module", "uvicorn"], default="auto")
     p.add_argument("--startup-timeout", type=float, default=60.0)
@@ -102,10 +136,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a = p.parse_args(argv)
     bounds = {
         "runs": (1, 20),
-        "duration": (0.1, 120),
-        "seq_steps": (1, 1_000_000),
+        "duration": (0.05, 120),
+        "warmup": (0, 60),
         "client_steps": (1, 1_000_000),
         "connects": (1, 10_000),
+        "connect_warmup": (0, 1_000),
+        "py_crosscheck": (0, 1000),
+        "quiet_load": (0, 64),
+        "quiet_wait": (0, 3600),
         "idle_sessions": (0, 20_000),
         "legacy_idle_sessions": (0, 20_000),
         "idle_timeout": (1, 3600),
@@ -159,7 +197,38 @@ def package_versions(python: Path, env: dict[str, str] | None = None) -> dict[st
     return versions
 
 
-def machine_meta(args: argparse.Namespace, pinned: bool) -> dict[str, Any]:
+def top_snapshot(lines: int = 15) -> list[str]:
+    """The head of ``top -bn1`` (who else is using the machine), or the reason it is missing."""
+    try:
+        proc = subprocess.run(["top", "-bn1", "-w", "160"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return [f"top failed: {exc}"]
+    return proc.stdout.splitlines()[:lines]
+
+
+def wait_for_quiet(threshold: float, max_wait_s: float, poll_s: float = 5.0) -> dict[str, Any]:
+    """Wait until the 1-minute load average is below ``threshold`` or ``max_wait_s`` passed."""
+    t0 = time.monotonic()
+    start = os.getloadavg()
+    while os.getloadavg()[0] >= threshold and time.monotonic() - t0 < max_wait_s:
+        time.sleep(min(poll_s, max(0.0, max_wait_s - (time.monotonic() - t0))))
+    load = os.getloadavg()
+    return {
+        "threshold": threshold,
+        "max_wait_s": max_wait_s,
+        "waited_s": round(time.monotonic() - t0, 1),
+        "loadavg_before_wait": start,
+        "loadavg_at_start": load,
+        "quiet": load[0] < threshold,
+    }
+
+
+def machine_meta(args: argparse.Namespace, pinned: bool, sides: list[str]) -> dict[str, Any]:
+    versions: dict[str, Any] = {}
+    if "legacy" in sides:
+        versions["legacy"] = package_versions(legacy_python(), legacy_env())
+    versions["ours"] = package_versions(Path(sys.executable))
+    versions["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     return {
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
@@ -169,13 +238,9 @@ def machine_meta(args: argparse.Namespace, pinned: bool) -> dict[str, Any]:
         "pinned": pinned,
         "server_cpu": SERVER_CPU if pinned else None,
         "client_cpu": CLIENT_CPU if pinned else None,
-        "loadavg_start": os.getloadavg(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "workload": "line env step, alternating right 1 / left 1",
-        "versions": {
-            "legacy": package_versions(legacy_python(), legacy_env()),
-            "ours": package_versions(Path(sys.executable)),
-        },
+        "versions": versions,
     }
 
 
@@ -219,36 +284,58 @@ class Contender:
         srv = self.server
         assert srv is not None
         a = self.args
-        python, env = self.sync_client_python()
-        zip_ = a.client_compression
-        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-            ("seq_raw", lambda: measure.seq_raw(srv.ws_url, srv.pid, a.seq_steps, zip_))
-        ]
+        frames = measure.STEP_FRAMES
+        reset = measure.RESET_FRAME
 
         def conc(k: int) -> Callable[[], dict[str, Any]]:
-            return lambda: measure.concurrent(srv.ws_url, srv.pid, k, a.duration, zip_)
+            return lambda: node_loadgen.steps(
+                srv.ws_url,
+                srv.pid,
+                k,
+                duration_s=a.duration,
+                warmup_s=a.warmup,
+                reset_frame=reset,
+                step_frames=frames,
+            )
 
-        steps += [(f"conc_{k}", conc(k)) for k in a.concurrency]
-        steps.append(("new_session", lambda: measure.new_sessions(srv.ws_url, srv.pid, a.connects, zip_)))
+        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [(f"conc_{k}", conc(k)) for k in a.concurrency]
         steps.append(
             (
-                "sync_client",
-                lambda: measure.sync_client(python, self.side, srv.base_url, srv.pid, a.client_steps, 120.0, env),
+                "new_session",
+                lambda: node_loadgen.connect_reset(
+                    srv.ws_url, srv.pid, a.connects, warmup_count=a.connect_warmup, reset_frame=reset
+                ),
             )
         )
+        if a.py_crosscheck:
+            k = a.py_crosscheck
+            steps.append(
+                (
+                    f"py_conc_{k}",
+                    lambda: measure.concurrent(srv.ws_url, srv.pid, k, a.duration, a.client_compression),
+                )
+            )
+        if self.side != "echo":
+            python, env = self.sync_client_python()
+            steps.append(
+                (
+                    "sync_client",
+                    lambda: measure.sync_client(python, self.side, srv.base_url, srv.pid, a.client_steps, 120.0, env),
+                )
+            )
         return steps
 
 
 def run_measurements(sides: list[Contender], runs: int) -> None:
-    names = [name for name, _ in sides[0].plan()]
+    order = list(dict.fromkeys(name for s in sides for name, _ in s.plan()))
     for r in range(runs):
-        for name in names:
+        for name in order:
             for s in sides:
-                if s.error or s.server is None or s.results.get(name, {}).get("error"):
+                plan = dict(s.plan())
+                if name not in plan or s.error or s.server is None or s.results.get(name, {}).get("error"):
                     continue
-                fn = dict(s.plan())[name]
                 try:
-                    row = fn()
+                    row = plan[name]()
                 except Exception as exc:  # record and go on with the other measurements
                     s.results[name] = {"error": f"{type(exc).__name__}: {exc}"}
                     if not s.server.alive():
@@ -293,10 +380,10 @@ def brief(row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
+def ratios(results: dict[str, dict[str, Any]], rows: list[Row]) -> dict[str, float]:
     legacy, ours = results.get("legacy", {}), results.get("ours", {})
     out: dict[str, float] = {}
-    for name, key, _label, _unit, _higher in TABLE_ROWS:
+    for name, key, _label, _unit, _higher in rows:
         a = legacy.get(name, {}).get(key)
         b = ours.get(name, {}).get(key)
         if isinstance(a, int | float) and isinstance(b, int | float) and a:
@@ -304,7 +391,7 @@ def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def table(results: dict[str, dict[str, Any]], ratio: dict[str, float]) -> str:
+def table(results: dict[str, dict[str, Any]], ratio: dict[str, float], rows: list[Row]) -> str:
     def fmt(value: Any) -> str:
         if isinstance(value, int):
             return f"{value:,}"
@@ -312,15 +399,18 @@ def table(results: dict[str, dict[str, Any]], ratio: dict[str, float]) -> str:
             return "–"
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
-    head = f"{'measurement':40} {'unit':8} {'0.10.0':>10} {'ours':>10} {'ours/0.10':>10}  better"
+    def cell(side: str, name: str, key: str) -> Any:
+        row = results.get(side, {}).get(name, {})
+        return row.get(key) if isinstance(row, dict) else None
+
+    head = f"{'measurement':44} {'unit':8} {'0.10.0':>10} {'ours':>10} {'ours/0.10':>10} {'echo':>10}  better"
     lines = [head, "-" * len(head)]
-    for name, key, label, unit, higher in TABLE_ROWS:
-        a = results.get("legacy", {}).get(name, {}).get(key)
-        b = results.get("ours", {}).get(name, {}).get(key)
+    for name, key, label, unit, higher in rows:
         r = ratio.get(f"{name}.{key}")
         lines.append(
-            f"{label:40} {unit:8} {fmt(a):>10} {fmt(b):>10} "
-            f"{(f'{r:.2f}x' if r is not None else '–'):>10}  {'higher' if higher else 'lower'}"
+            f"{label:44} {unit:8} {fmt(cell('legacy', name, key)):>10} {fmt(cell('ours', name, key)):>10} "
+            f"{(f'{r:.2f}x' if r is not None else '–'):>10} {fmt(cell('echo', name, key)):>10}  "
+            f"{'higher' if higher else 'lower'}"
         )
     for side, res in results.items():
         for name, row in res.items():
@@ -336,13 +426,27 @@ def main(argv: list[str] | None = None) -> int:
     pinned = not args.no_pin and (os.cpu_count() or 1) >= 2
     cpu = SERVER_CPU if pinned else None
     raise_fd_limit(2 * max(args.idle_sessions, args.legacy_idle_sessions) + 1024)
-    meta = machine_meta(args, pinned)
-    sides = [Contender(side, args, cpu) for side in args.sides]
+    try:
+        node_loadgen.ensure_installed()
+    except LoadgenError as exc:
+        print(f"! {exc}", file=sys.stderr, flush=True)
+        return 1
+    meta = machine_meta(args, pinned, args.sides)
+    meta["top_before_wait"] = top_snapshot()
+    if args.quiet_wait:
+        print(f"waiting up to {args.quiet_wait:.0f} s for a 1-min load average < {args.quiet_load}", flush=True)
+    meta["quiet"] = wait_for_quiet(args.quiet_load, args.quiet_wait)
+    meta["top_at_start"] = top_snapshot()
+    print(f"load average at start: {meta['quiet']['loadavg_at_start']}", flush=True)
+    names: list[Side] = [*args.sides]
+    if args.ceiling:
+        names.append("echo")
+    sides = [Contender(side, args, cpu) for side in names]
     try:
         for s in sides:
             try:
                 s.start()
-            except (ServerStartError, OSError) as exc:
+            except (ServerStartError, LoadgenError, OSError) as exc:
                 s.error = f"server did not start: {exc}"
                 print(f"! {LABELS[s.side]}: {s.error}", file=sys.stderr, flush=True)
         if pinned:
@@ -351,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         if live:
             run_measurements(live, args.runs)
         for s in live:
-            count = args.idle_sessions if s.side == "ours" else args.legacy_idle_sessions
+            count = {"ours": args.idle_sessions, "legacy": args.legacy_idle_sessions}.get(s.side, 0)
             if count and not s.error:
                 run_idle(
                     s,
@@ -370,13 +474,17 @@ def main(argv: list[str] | None = None) -> int:
         results[s.side] = dict(s.results)
         if s.error:
             results[s.side]["error"] = s.error
-    ratio = ratios(results)
-    report = {"meta": meta, "results": results, "ratios_ours_over_legacy": ratio}
+    rows = table_rows(args.concurrency, args.py_crosscheck)
+    ratio = ratios(results, rows)
+    verdicts = targets.evaluate(results)
+    report = {"meta": meta, "results": results, "ratios_ours_over_legacy": ratio, "targets": verdicts}
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out_dir / f"{stamp}.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(table(results, ratio))
+    print(table(results, ratio, rows))
+    print()
+    print(targets.render(verdicts))
     print(f"wrote {out}")
     failed = any(s.error or any(isinstance(v, dict) and v.get("error") for v in s.results.values()) for s in sides)
     return 1 if failed else 0

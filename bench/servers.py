@@ -1,4 +1,6 @@
-"""Start the two servers under test: openenv 0.10.0 (``legacy``) and this project's (``ours``).
+"""Start the servers under test: openenv 0.10.0 (``legacy``), this project's (``ours``), and the
+load generator's ceiling reference (``echo``: ``bench/loadgen/echo_server.js``, a trivial Node
+``ws`` server that answers every message with a fixed observation frame).
 
 Both serve the same line environment on a free 127.0.0.1 port, optionally pinned with
 ``taskset -c CPU``. ``legacy`` is ``interop/legacy_envs/typed_app.py`` under 0.10's uvicorn;
@@ -17,12 +19,13 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+from bench.node_loadgen import start_echo_server
 from interop.legacy_server import start_legacy_server
 from interop.server_process import ServerProcess, free_port, start_server_process
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OURS_APP = "bench.envs.ours_typed:app"
-Side = Literal["legacy", "ours"]
+Side = Literal["legacy", "ours", "echo"]
 Launcher = Literal["auto", "serve", "module", "uvicorn"]
 SIDES: tuple[Side, ...] = ("legacy", "ours")
 
@@ -66,6 +69,8 @@ def start_side(
     startup_timeout_s: float = 60.0,
 ) -> ServerProcess:
     """Start the server of ``side``; ``max_sessions`` only applies to 0.10 (ours is fixed)."""
+    if side == "echo":
+        return start_echo_server(cpu=cpu, startup_timeout_s=startup_timeout_s)
     if side == "legacy":
         return start_legacy_server("typed", max_sessions=max_sessions, cpu=cpu, startup_timeout_s=startup_timeout_s)
     return start_ours(cpu=cpu, launcher=launcher, startup_timeout_s=startup_timeout_s)

@@ -3,7 +3,7 @@
 Usage: ``<venv>/bin/python bench/sync_client_driver.py --impl legacy|ours --base-url URL
 --steps N --actions JSON``. ``legacy`` runs in ``.venv-openenv010`` and uses 0.10's
 ``GenericEnvClient(base_url=...).sync()``; ``ours`` runs in ``.venv`` and uses
-``openenv.client.GenericEnvClient(base_url=...).sync()``. Stdio handshake, so the parent can meter
+``openenv.GenericSyncEnvClient(base_url)`` (the blocking sans-I/O transport). Stdio handshake, so the parent can meter
 the server's CPU over exactly the step loop: the driver connects and resets, prints ``READY``,
 waits for a ``GO`` line on stdin, performs ``steps`` steps cycling through ``actions`` (a JSON
 list of action objects), then prints one JSON line ``{"steps", "wall_s", "client_cpu_s"}`` and
@@ -26,9 +26,9 @@ def _client(impl: str, base_url: str) -> Any:
         from openenv.core.generic_client import GenericEnvClient as LegacyClient
 
         return LegacyClient(base_url=base_url).sync()
-    from openenv.client import GenericEnvClient
+    from openenv import GenericSyncEnvClient
 
-    return GenericEnvClient(base_url=base_url).sync()
+    return GenericSyncEnvClient(base_url)
 
 
 def main(argv: list[str] | None = None) -> int:

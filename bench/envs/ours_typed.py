@@ -5,6 +5,10 @@ Same behaviour and payload sizes as ``interop/legacy_envs/typed_app.py`` (the 0.
 ``LineState{episode_id, step_count, position, seed}``; reset metadata ``{"reset_kwargs", "seed"}``;
 reward ``0.0`` per step, ``done`` (terminated) with reward ``1.0`` once ``|position| >= 10``.
 Served by ``openenv serve bench.envs.ours_typed:app --host 127.0.0.1 --port N``.
+
+The methods are ``async def`` — the SDK's idiomatic form for an environment that never blocks:
+they run on the server's event loop, with no worker thread per session and no thread hop per
+call. (0.10's side uses 0.10's own default: a sync ``step`` on the session's executor thread.)
 """
 
 from __future__ import annotations
@@ -47,20 +51,22 @@ class LineEnv(Environment):
         self._position = 0
         self._seed: int | None = None
 
-    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> LineObservation:
+    async def reset(  # type: ignore[override]  # async: the SDK awaits it on the event loop
+        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
+    ) -> LineObservation:
         self._episode_id = str(uuid.uuid4()) if episode_id is None else episode_id
         self._step_count = 0
         self._position = 0
         self._seed = seed
         return LineObservation(position=0, metadata={"reset_kwargs": dict(kwargs), "seed": seed})
 
-    def step(self, action: MoveAction) -> LineObservation:
+    async def step(self, action: MoveAction) -> LineObservation:  # type: ignore[override]
         self._position += action.amount if action.direction == "right" else -action.amount
         self._step_count += 1
         done = abs(self._position) >= GOAL
         return LineObservation(position=self._position, done=done, reward=1.0 if done else 0.0)
 
-    def state(self) -> LineState:
+    async def state(self) -> LineState:  # type: ignore[override]
         return LineState(
             episode_id=self._episode_id,
             step_count=self._step_count,

@@ -11,15 +11,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_server import FakeServer  # noqa: E402
-
-from openenv_conformance import RunOptions  # noqa: E402
+from fake_server import FakeServer
+from openenv_conformance import RunOptions
 
 
 def fast_options(**overrides: object) -> RunOptions:
     """Short timeouts and small counts so every run stays quick."""
     base = {"timeout_s": 2.0, "budget_s": 120.0, "sessions": 2, "perf_steps": 20,
-            "fuzz_examples": 8, "schemathesis_examples": 5}  # fmt: skip
+            "fuzz_examples": 8, "schemathesis_examples": 5,
+            "schemathesis_phases": "coverage"}  # fmt: skip
     base.update(overrides)
     return RunOptions(**base)  # type: ignore[arg-type]
 

@@ -381,9 +381,7 @@ class FakeServer:
                 await websocket.send_text(json.dumps(error))
                 await websocket.close(1013)
             else:
-                await websocket.send_denial_response(
-                    JSONResponse(error, 503, headers={"Retry-After": "1"})
-                )
+                await websocket.send_denial_response(JSONResponse(error, 503, headers={"Retry-After": "1"}))
             return
         try:
             await self.session(websocket, v1)
@@ -504,8 +502,8 @@ class FakeServer:
             bad_eid = eid is not None and (not isinstance(eid, str) or not 1 <= len(eid) <= 255)
             if bad_seed or bad_eid:
                 loc = ["data", "seed" if bad_seed else "episode_id"]
-                return self.error("VALIDATION_ERROR", "invalid reset parameter",
-                                  errors=[{"type": "value", "loc": loc, "msg": "invalid"}])  # fmt: skip
+                issue = {"type": "value", "loc": loc, "msg": "invalid"}
+                return self.error("VALIDATION_ERROR", "invalid reset parameter", errors=[issue])
             return {"type": "observation", "data": env.reset(data)}
         errors = action_errors(data, ["data"] if v1 else [])
         if errors:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 from conftest import fast_options
 from fake_server import FakeServer
-
 from openenv_conformance import Outcome, arun_suite
 from openenv_conformance.registry import all_checks
 
@@ -65,9 +64,7 @@ async def test_clean_server_passes_everything(clean_server: FakeServer) -> None:
 async def test_fault_is_caught(fault: str) -> None:
     wanted = CAUGHT[fault]
     with FakeServer({fault}) as srv:
-        report = await arun_suite(
-            srv.base_url, options=fast_options(), only=set(wanted) | CONTROL
-        )
+        report = await arun_suite(srv.base_url, options=fast_options(), only=set(wanted) | CONTROL)
     got = {c.id: c.outcome for c in report.cases}
     for check_id, outcome in wanted.items():
         assert got[check_id] is outcome, (check_id, report.to_json()["cases"])

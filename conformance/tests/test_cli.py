@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from fake_server import FakeServer
-
 from openenv_conformance.cli import main
 
 

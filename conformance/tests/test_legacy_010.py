@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from conftest import fast_options
-
 from openenv_conformance import Outcome, arun_suite
 from openenv_conformance.expected import applicable, load_expected_failures
 from openenv_conformance.registry import all_checks
@@ -25,9 +24,7 @@ async def test_legacy_010_fails_only_the_listed_musts(app: str) -> None:
         pytest.skip("the openenv 0.10.0 peer is not installed (make venv-openenv010)")
     only = None if app == "echo" else set(all_checks()) - {"http.openapi.schemathesis"}
     with legacy_server.start_legacy_server(app, max_sessions=2) as srv:
-        report = await arun_suite(
-            srv.base_url, options=fast_options(), expected_failures=EXPECTED, only=only
-        )
+        report = await arun_suite(srv.base_url, options=fast_options(), expected_failures=EXPECTED, only=only)
     listed = applicable(load_expected_failures(EXPECTED, all_checks()), NAMES[app])
     failed = {c.id for c in report.cases if c.outcome is Outcome.FAIL}
     errors = {c.id: c.message for c in report.cases if c.outcome is Outcome.ERROR}

@@ -12,7 +12,6 @@ from xml.etree import ElementTree as ET
 import pytest
 from conftest import fast_options
 from fake_server import FakeServer
-
 from openenv_conformance import Report, arun_suite
 from openenv_conformance.report_files import write_html, write_json, write_junit
 from openenv_conformance.wire_schema import SchemaSet

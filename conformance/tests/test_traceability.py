@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import yaml
-
 from openenv_conformance.paths import clause_index_path
 from openenv_conformance.registry import PROFILES, all_checks
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-
 from openenv_conformance.actions import invalid_instances, valid_instance
 from openenv_conformance.clauses import ClauseIndex
 from openenv_conformance.expected import applicable, load_expected_failures
@@ -75,8 +74,10 @@ def test_same_seed_same_actions() -> None:
         ("failures:\n  - id: core.nope\n    reason: x\n", "unknown check id"),
         ("failures:\n  - id: core.ws.upgrade\n", "needs 'id' and 'reason'"),
         ("failures:\n  - id: core.ws.upgrade\n    reason: ' '\n", "non-empty"),
-        ("failures:\n  - {id: core.ws.upgrade, reason: a}\n  - {id: core.ws.upgrade, reason: b}\n",
-         "listed twice"),
+        (
+            "failures:\n  - {id: core.ws.upgrade, reason: a}\n  - {id: core.ws.upgrade, reason: b}\n",
+            "listed twice",
+        ),
         ("failurez: []\n", "unknown top-level"),
     ],
 )
@@ -89,10 +90,7 @@ def test_expected_failures_rejects(tmp_path: Path, text: str, error: str) -> Non
 
 def test_expected_failures_when_name(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
-    path.write_text(
-        "failures:\n  - {id: a.b, reason: r1, when_name: EchoEnvironment}\n"
-        "  - {id: a.c, reason: r2}\n"
-    )
+    path.write_text("failures:\n  - {id: a.b, reason: r1, when_name: EchoEnvironment}\n  - {id: a.c, reason: r2}\n")
     entries = load_expected_failures(path, {"a.b", "a.c"})
     assert applicable(entries, "EchoEnvironment") == {"a.b": "r1", "a.c": "r2"}
     assert applicable(entries, "Other") == {"a.c": "r2"}

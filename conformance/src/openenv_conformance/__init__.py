@@ -9,13 +9,13 @@ from __future__ import annotations
 
 __version__ = "1.0.0.dev0"
 
-from openenv_conformance.model import CaseResult, Level, Outcome, Report  # noqa: E402
-from openenv_conformance.runner import (  # noqa: E402
+from openenv_conformance.model import CaseResult, Level, Outcome, Report
+from openenv_conformance.runner import (
     TargetUnreachable,
     arun_suite,
     run_suite,
 )
-from openenv_conformance.target import RunOptions  # noqa: E402
+from openenv_conformance.target import RunOptions
 
 __all__ = [
     "CaseResult",

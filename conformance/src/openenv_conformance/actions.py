@@ -11,6 +11,7 @@ Numbers and sizes stay small (no unbounded payloads). `invalid_instances(schema,
 
 from __future__ import annotations
 
+import math
 import random
 import string
 from typing import Any
@@ -55,25 +56,29 @@ def _string(schema: dict[str, Any], rng: random.Random) -> str:
     return "".join(rng.choice(string.ascii_lowercase) for _ in range(n))
 
 
+def _bound(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _number(schema: dict[str, Any], rng: random.Random, integer: bool) -> int | float:
-    lo = schema.get("minimum")
-    hi = schema.get("maximum")
-    if isinstance(schema.get("exclusiveMinimum"), int | float):
-        lo = schema["exclusiveMinimum"] + (1 if integer else 1e-6)
-    if isinstance(schema.get("exclusiveMaximum"), int | float):
-        hi = schema["exclusiveMaximum"] - (1 if integer else 1e-6)
+    lo, hi = _bound(schema.get("minimum")), _bound(schema.get("maximum"))
+    step = 1.0 if integer else 1e-6
+    if (ex_lo := _bound(schema.get("exclusiveMinimum"))) is not None:
+        lo = ex_lo + step
+    if (ex_hi := _bound(schema.get("exclusiveMaximum"))) is not None:
+        hi = ex_hi - step
     if lo is None and hi is None:
-        lo, hi = 0, SMALL_RANGE
+        lo, hi = 0.0, float(SMALL_RANGE)
     elif lo is None:
+        assert hi is not None
         lo = hi - SMALL_RANGE
     elif hi is None:
         hi = lo + SMALL_RANGE
+    assert lo is not None and hi is not None
     if integer:
-        import math
-
         a, b = math.ceil(lo), math.floor(hi)
         return rng.randint(a, max(a, min(b, a + SMALL_RANGE)))
-    return round(rng.uniform(float(lo), float(min(hi, lo + SMALL_RANGE))), 3)
+    return round(rng.uniform(lo, min(hi, lo + SMALL_RANGE)), 3)
 
 
 def valid_instance(
@@ -114,9 +119,7 @@ def valid_instance(
         required = [k for k in schema.get("required", []) if isinstance(k, str)]
         out: dict[str, Any] = {}
         for name in required:
-            out[name] = valid_instance(
-                props.get(name, {}), rng, minimal=minimal, root=root, depth=depth + 1
-            )
+            out[name] = valid_instance(props.get(name, {}), rng, minimal=minimal, root=root, depth=depth + 1)
         if not minimal:
             for name, sub in props.items():
                 if name in out or name == "metadata" or rng.random() < 0.5:
@@ -129,10 +132,7 @@ def valid_instance(
     if kind == "array":
         n = int(schema.get("minItems", 0 if minimal else 1))
         items = schema.get("items", {})
-        return [
-            valid_instance(items, rng, minimal=minimal, root=root, depth=depth + 1)
-            for _ in range(n)
-        ]
+        return [valid_instance(items, rng, minimal=minimal, root=root, depth=depth + 1) for _ in range(n)]
     if kind == "integer":
         return _number(schema, rng, True)
     if kind == "number":

@@ -39,9 +39,7 @@ def _json_object(text: str, flag: str) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="openenv-conformance", description="Certify an OpenEnv server by URL."
-    )
+    parser = argparse.ArgumentParser(prog="openenv-conformance", description="Certify an OpenEnv server by URL.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the conformance checks against URL")
     run.add_argument("url", help="server URL, e.g. http://127.0.0.1:8000")

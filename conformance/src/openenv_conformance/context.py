@@ -11,6 +11,7 @@ the runner.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -81,9 +82,7 @@ class RunState:
 
     def server_schema(self, mode: str | None) -> str | None:
         if mode == V1:
-            return self.schemas.first_of(
-                "ServerMessageV1", "V1ServerMessage", "ServerMessage.v1", "ServerMessage"
-            )
+            return self.schemas.first_of("ServerMessageV1", "V1ServerMessage", "ServerMessage.v1", "ServerMessage")
         return self.schemas.first_of("ServerMessage", "ServerMessageBase")
 
 
@@ -127,12 +126,12 @@ class Conn:
             code = self.closed.code if self.closed.code is not None else "none (no close frame)"
             self.case.note(self.label, "close", f"code={code} reason={self.closed.reason!r}")
 
-    async def recv_raw(self, timeout: float | None = None) -> str | bytes | Closed | None:
+    async def recv_raw(self, wait_s: float | None = None) -> str | bytes | Closed | None:
         """The next frame, a `Closed`, or None on timeout."""
         if self.closed is not None:
             return self.closed
         try:
-            frame = await asyncio.wait_for(self.ws.recv(), timeout or self.case.timeout_s)
+            frame = await asyncio.wait_for(self.ws.recv(), wait_s or self.case.timeout_s)
         except TimeoutError:
             self.case.note(self.label, "note", "no frame within the timeout")
             return None
@@ -146,11 +145,11 @@ class Conn:
             self.case.note(self.label, "recv", frame)
         return frame
 
-    async def recv(self, timeout: float | None = None, *, what: str = "a reply") -> dict[str, Any]:
+    async def recv(self, wait_s: float | None = None, *, what: str = "a reply") -> dict[str, Any]:
         """The next frame as a JSON object (schema-checked); `Fail` on close, timeout or junk."""
-        frame = await self.recv_raw(timeout)
+        frame = await self.recv_raw(wait_s)
         if frame is None:
-            raise Fail(f"{self.label}: no frame within {timeout or self.case.timeout_s:g}s ({what})")
+            raise Fail(f"{self.label}: no frame within {wait_s or self.case.timeout_s:g}s ({what})")
         if isinstance(frame, Closed):
             raise Fail(f"{self.label}: connection closed (code {frame.code}) while waiting for {what}")
         if isinstance(frame, bytes):
@@ -169,9 +168,9 @@ class Conn:
         kind = obj.get("type") if isinstance(obj, dict) else None
         return await self.recv(what=what or f"the reply to {kind!r}")
 
-    async def wait_closed(self, timeout: float | None = None) -> Closed | None:
+    async def wait_closed(self, wait_s: float | None = None) -> Closed | None:
         """Read (and record) frames until the server closes; None if it stays open."""
-        deadline = time.monotonic() + (timeout or self.case.timeout_s)
+        deadline = time.monotonic() + (wait_s or self.case.timeout_s)
         while self.closed is None:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -181,20 +180,10 @@ class Conn:
                 return None
         return self.closed
 
-    async def is_open(self, action_probe: bool = True) -> bool:
-        """True when the connection still answers a `state` request."""
-        if self.closed is not None:
-            return False
-        await self.send({"type": "state"})
-        frame = await self.recv_raw()
-        return isinstance(frame, str)
-
     async def close(self) -> None:
         if self.closed is None:
-            try:
+            with contextlib.suppress(TimeoutError, ConnectionClosed, OSError):
                 await asyncio.wait_for(self.ws.close(), self.case.timeout_s)
-            except (TimeoutError, ConnectionClosed, OSError):
-                pass
             self.closed = Closed(self.ws.close_code, self.ws.close_reason or "")
             self.case.note(self.label, "close", f"closed by harness (code={self.ws.close_code})")
 
@@ -230,9 +219,7 @@ class CaseContext:
         if kind == "recv" and TRACEBACK.search(data):
             self.run.cache.setdefault("leaks", []).append(f"{self.case_id}: {data[:500]}")
         text, cut = _cut(data)
-        self.transcript.append(
-            Event((time.perf_counter() - self._t0) * 1000.0, conn, kind, text, size or cut)
-        )
+        self.transcript.append(Event((time.perf_counter() - self._t0) * 1000.0, conn, kind, text, size or cut))
 
     def check_frame(self, mode: str | None, raw: str, obj: dict[str, Any]) -> None:
         schema = self.run.server_schema(mode)
@@ -253,9 +240,7 @@ class CaseContext:
         max_size: int | None = MAX_FRAME_BYTES,
     ) -> Conn:
         """Open a WebSocket; `Fail` when the handshake is refused or times out."""
-        result = await self.try_connect(
-            path, subprotocols=subprotocols, label=label, max_size=max_size
-        )
+        result = await self.try_connect(path, subprotocols=subprotocols, label=label, max_size=max_size)
         if isinstance(result, HandshakeRefused):
             raise Fail(f"WebSocket upgrade of {path} refused with HTTP {result.status}")
         return result
@@ -287,7 +272,9 @@ class CaseContext:
         except InvalidStatus as exc:
             resp = exc.response
             refused = HandshakeRefused(
-                resp.status_code, {k.lower(): v for k, v in resp.headers.raw_items()}, resp.body
+                resp.status_code,
+                {k.lower(): v for k, v in resp.headers.raw_items()},
+                bytes(resp.body),
             )
             body = resp.body.decode("utf-8", "replace")
             self.note(name, "open", f"upgrade refused: HTTP {resp.status_code} {body}")
@@ -304,9 +291,7 @@ class CaseContext:
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                base_url=self.target.base_url, timeout=self.timeout_s, trust_env=False
-            )
+            self._http = httpx.AsyncClient(base_url=self.target.base_url, timeout=self.timeout_s, trust_env=False)
         return self._http
 
     async def http_call(
@@ -375,8 +360,7 @@ def expect_type(frame: dict[str, Any], kind: str, context: str) -> dict[str, Any
         if frame.get("type") == "error":
             data = frame.get("data") or {}
             raise Fail(
-                f"{context}: got error {data.get('code')!r} ({str(data.get('message'))[:200]}) "
-                f"instead of {kind!r}"
+                f"{context}: got error {data.get('code')!r} ({str(data.get('message'))[:200]}) instead of {kind!r}"
             )
         raise Fail(f"{context}: expected a {kind!r} frame, got {dumps(frame)[:300]}")
     data = frame.get("data")

@@ -79,9 +79,7 @@ class Discovery:
 def accepts_call_tool(schema: dict[str, Any]) -> bool:
     """True when the action schema is the MCP `call_tool` action (or a union containing it)."""
     try:
-        return Draft202012Validator(schema).is_valid(
-            {"type": "call_tool", "tool_name": "x", "arguments": {}}
-        )
+        return bool(Draft202012Validator(schema).is_valid({"type": "call_tool", "tool_name": "x", "arguments": {}}))
     except Exception:
         return False
 

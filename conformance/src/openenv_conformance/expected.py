@@ -56,9 +56,7 @@ def load_expected_failures(path: Path, known_ids: Iterable[str]) -> list[Expecte
         if not all(isinstance(x, str) and x for x in names):
             raise ValueError(f"{path}: entry {n} ({cid}): when_name must be non-empty strings")
         for key in names or ("*",):
-            if (cid, key) in seen or (cid, "*") in seen or (key == "*" and any(
-                s[0] == cid for s in seen
-            )):
+            if (cid, key) in seen or (cid, "*") in seen or (key == "*" and any(s[0] == cid for s in seen)):
                 raise ValueError(f"{path}: {cid} is listed twice")
             seen.add((cid, key))
         out.append(ExpectedFailure(cid, reason.strip(), names))

@@ -200,9 +200,7 @@ class Report:
                 "counts": self.counts(),
                 "by_profile": by_profile,
                 "blocking": [c.id for c in self.cases if c.blocking],
-                "expected_failures": [
-                    c.id for c in self.cases if c.expected_failure is not None and not c.blocking
-                ],
+                "expected_failures": [c.id for c in self.cases if c.expected_failure is not None and not c.blocking],
                 "stale_expected_failures": [c.id for c in self.cases if c.stale_expectation],
             },
             "notes": list(self.notes),

@@ -64,9 +64,7 @@ def check(
     def register(fn: CheckFn) -> CheckFn:
         if check_id in CHECKS:
             raise ValueError(f"duplicate check id {check_id!r}")
-        CHECKS[check_id] = CheckSpec(
-            check_id, title, profile, tuple(clauses), level, fn, timeout_s, informational
-        )
+        CHECKS[check_id] = CheckSpec(check_id, title, profile, tuple(clauses), level, fn, timeout_s, informational)
         return fn
 
     return register

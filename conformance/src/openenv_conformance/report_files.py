@@ -1,6 +1,7 @@
-"""Write a `Report` as JSON, JUnit XML and one self-contained HTML page; render the terminal summary.
+"""Write a `Report` as JSON, JUnit XML and one self-contained HTML page; render the summary.
 
-Contract: the JSON is `Report.to_json()` (validates against `schemas/ConformanceReport.schema.json`).
+Contract: the JSON is `Report.to_json()` (validates against
+`schemas/ConformanceReport.schema.json`).
 JUnit maps FAIL (not expected) and stale expected failures to `<failure>`, ERROR to `<error>`,
 UNIMPLEMENTED to `<skipped>`; every case keeps its message in `<system-out>`. The HTML page has no
 external references (inline CSS and an inline SVG badge; transcripts in `<details>`).
@@ -54,9 +55,9 @@ def junit_xml(report: Report) -> str:
             )
             label = f"[{case.level.value}] {case.outcome.value}: {case.message}"
             if case.stale_expectation:
-                ET.SubElement(el, "failure", message="stale expected failure", type="STALE").text = (
-                    f"listed as expected failure ({case.expected_failure}) but {case.outcome.value}"
-                )
+                ET.SubElement(
+                    el, "failure", message="stale expected failure", type="STALE"
+                ).text = f"listed as expected failure ({case.expected_failure}) but {case.outcome.value}"
             elif case.blocking:
                 ET.SubElement(el, "failure", message=case.message[:500], type="FAIL").text = label
             elif case.outcome is Outcome.ERROR:
@@ -163,7 +164,8 @@ def progress_line(case: CaseResult, n: int, total: int) -> str:
     width = len(str(total))
     flag = " (expected)" if case.expected_failure and not case.stale_expectation else ""
     flag = " (STALE expected failure)" if case.stale_expectation else flag
-    return f"[{n:>{width}}/{total}] {case.id:<40} {case.outcome.value}{flag} ({case.duration_ms:.0f} ms)"
+    took = f"({case.duration_ms:.0f} ms)"
+    return f"[{n:>{width}}/{total}] {case.id:<40} {case.outcome.value}{flag} {took}"
 
 
 def summary_text(report: Report) -> str:

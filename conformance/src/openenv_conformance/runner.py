@@ -11,6 +11,7 @@ is ERROR with its repr. Expected failures mark listed cases; see `model.CaseResu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -54,9 +55,7 @@ def parse_profiles(text: str | Iterable[str]) -> list[str]:
 def select(profiles: list[str], only: Iterable[str] | None = None) -> list[CheckSpec]:
     checks = all_checks()
     wanted = set(only) if only is not None else None
-    chosen = [
-        c for c in checks.values() if c.profile in profiles and (wanted is None or c.id in wanted)
-    ]
+    chosen = [c for c in checks.values() if c.profile in profiles and (wanted is None or c.id in wanted)]
     chosen.sort(key=lambda c: (c.id in RUN_LAST, PROFILES.index(c.profile)))
     return chosen
 
@@ -66,18 +65,14 @@ async def _reachable(target: Target, timeout_s: float) -> None:
         async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as client:
             await client.get(target.http_url("/health"))
     except httpx.HTTPError as exc:
-        raise TargetUnreachable(
-            f"cannot reach {target.base_url}: {type(exc).__name__}: {exc}".rstrip(": ")
-        ) from None
+        raise TargetUnreachable(f"cannot reach {target.base_url}: {type(exc).__name__}: {exc}".rstrip(": ")) from None
 
 
 def _level(spec: CheckSpec, index: ClauseIndex) -> Level:
     return index.level_of(spec.clauses) or spec.level
 
 
-async def _run_case(
-    spec: CheckSpec, run: RunState, index: ClauseIndex, level: Level, deadline: float
-) -> CaseResult:
+async def _run_case(spec: CheckSpec, run: RunState, index: ClauseIndex, level: Level, deadline: float) -> CaseResult:
     seed = run.options.seed
     case_seed = seed ^ zlib.crc32(spec.id.encode())
     ctx = CaseContext(run, spec.id, case_seed)
@@ -106,10 +101,8 @@ async def _run_case(
     except Exception as exc:  # a harness or target surprise: report, never crash the run
         outcome, message = Outcome.ERROR, f"harness error: {exc!r}"
     finally:
-        try:
+        with contextlib.suppress(Exception):  # best-effort cleanup; the outcome is decided
             await asyncio.wait_for(ctx.aclose(), 5.0)
-        except Exception:  # noqa: S110 (best-effort cleanup; the outcome is already decided)
-            pass
     return CaseResult(
         id=spec.id,
         title=spec.title,
@@ -139,11 +132,7 @@ async def arun_suite(
     chosen_profiles = parse_profiles(profiles)
     index = ClauseIndex.load(clause_index_path())
     known = all_checks()
-    entries = (
-        load_expected_failures(expected_failures, known)
-        if isinstance(expected_failures, Path)
-        else None
-    )
+    entries = load_expected_failures(expected_failures, known) if isinstance(expected_failures, Path) else None
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
     deadline = t0 + options.budget_s
@@ -153,10 +142,9 @@ async def arun_suite(
     found: Discovery = await discover(setup)
     await setup.aclose()
     run.cache["discovery"] = found
-    if entries is not None:
-        expected = applicable(entries, found.env_name)
-    else:
-        expected = dict(expected_failures or {})  # type: ignore[arg-type]
+    expected = (
+        applicable(entries, found.env_name) if entries is not None else dict(expected_failures or {})  # type: ignore[arg-type]
+    )
     notes = [f"discovery: {p}" for p in found.problems]
     if found.is_mcp_env:
         notes.append(f"MCP environment; tools: {', '.join(t.name for t in found.tools) or 'none'}")

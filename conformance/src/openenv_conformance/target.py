@@ -1,8 +1,8 @@
 """The server under test: its URLs and the run options every case shares.
 
-Contract: `Target.parse(url)` accepts `http://host:port[/prefix]`, `https://…`, `ws://…/ws` or a bare
-`host:port`, and derives the HTTP base URL and the `/ws` URL from it. The harness only ever contacts
-that host and port.
+Contract: `Target.parse(url)` accepts `http://host:port[/prefix]`, `https://…`, `ws://…/ws` or a
+bare `host:port`, and derives the HTTP base URL and the `/ws` URL from it. The harness only ever
+contacts that host and port.
 """
 
 from __future__ import annotations
@@ -67,5 +67,7 @@ class RunOptions:
     """Generated actions per fuzzing case (valid and invalid each)."""
     schemathesis_examples: int = 10
     """`--max-examples` for the schemathesis pass of the http profile (0 = skip it)."""
+    schemathesis_phases: str = "examples,coverage,fuzzing,stateful"
+    """`--phases` for the schemathesis pass."""
     capacity_probe: int = 64
     """At most this many sessions are opened when looking for the capacity limit."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from openenv_conformance.model import Level
 
 
-class Verdict(Exception):  # noqa: N818 (these are outcomes, not errors)
+class Verdict(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message

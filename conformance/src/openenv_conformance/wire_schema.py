@@ -59,9 +59,7 @@ class SchemaSet:
         if name not in self._validators:
             if name not in self._documents:
                 raise KeyError(f"no schema {name!r} in {self.directory}; have: {self.names()}")
-            self._validators[name] = Draft202012Validator(
-                self._documents[name], registry=self._registry
-            )
+            self._validators[name] = Draft202012Validator(self._documents[name], registry=self._registry)
         return self._validators[name]
 
     def errors(self, name: str, instance: Any) -> list[str]:

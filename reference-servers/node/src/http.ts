@@ -19,6 +19,7 @@ import type { MetadataResponse } from "./generated/MetadataResponse.js";
 import { bounded, checkResetParams, StepTimedOut } from "./host.js";
 import { type Encodable, encodeJson, isObject, type JsonObject, type JsonValue, JsonSyntaxError, parseStrict, PyFloat } from "./json.js";
 import { handleRpc, INVALID_REQUEST, PARSE_ERROR, rpcError } from "./mcp.js";
+import { openapiDocument } from "./openapi.js";
 import { SUBPROTOCOL_V1 } from "./protocol/codes.js";
 import { InvalidRequest, type Issue, issue } from "./protocol/issues.js";
 
@@ -74,7 +75,7 @@ export class HttpEndpoints {
       "/health": { GET: async () => [200, this.health()] },
       "/metadata": { GET: async () => [200, this.metadata()] },
       "/schema": { GET: async () => [200, { ...host.definition.schemas }] },
-      "/openapi.json": { GET: async () => [200, this.openapi()] },
+      "/openapi.json": { GET: async () => [200, openapiDocument(host.definition)] },
       "/reset": { POST: (body) => this.reset(body) },
       "/step": { POST: (body) => this.step(body) },
       "/state": { GET: () => this.state() },
@@ -98,7 +99,6 @@ export class HttpEndpoints {
       status = error.status;
       body = error.body;
       headers = error.headers;
-      if (status === 413) headers = { ...headers, connection: "close" };
     }
     if (status === 202 || body === null) {
       response.writeHead(status, headers).end();
@@ -109,18 +109,40 @@ export class HttpEndpoints {
     response.end(text);
   }
 
-  private async readBody(request: IncomingMessage): Promise<Buffer> {
+  /**
+   * The request body, or a 413 `HttpError` past `max_message_bytes`. A refused body is still read
+   * and dropped (so the client gets the 413 rather than a reset connection) up to four times the
+   * limit; beyond that the connection is cut.
+   */
+  private readBody(request: IncomingMessage): Promise<Buffer> {
     const limit = this.host.limits.max_message_bytes;
-    const declared = Number(request.headers["content-length"] ?? "0");
-    if (declared > limit) throw new HttpError(413, `request body exceeds the limit of ${limit} bytes`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of request) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new HttpError(413, `request body exceeds the limit of ${limit} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let refused = false;
+      const refuse = (): void => {
+        refused = true;
+        chunks.length = 0;
+        reject(new HttpError(413, `request body exceeds the limit of ${limit} bytes`));
+      };
+      if (Number(request.headers["content-length"] ?? "0") > limit) refuse();
+      request.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (refused) {
+          if (size > limit * 4) request.socket.destroy();
+        } else if (size > limit) {
+          refuse();
+        } else {
+          chunks.push(chunk);
+        }
+      });
+      request.on("end", () => {
+        if (!refused) resolve(Buffer.concat(chunks));
+      });
+      request.on("error", (error) => {
+        if (!refused) reject(error);
+      });
+    });
   }
 
   private static jsonObject(body: Buffer, optional: boolean): JsonObject {
@@ -160,25 +182,6 @@ export class HttpEndpoints {
       capabilities: { mcp: definition.hasTools, http_simulation: true, tasks: false },
     };
     return { ...metadata } as { [key: string]: Encodable };
-  }
-
-  private openapi(): { [key: string]: Encodable } {
-    const json = { "application/json": { schema: { type: "object" } } };
-    const ok = { "200": { description: "OK", content: json } };
-    const post = { requestBody: { content: json }, responses: ok };
-    return {
-      openapi: "3.1.0",
-      info: { title: `${this.host.definition.name} (OpenEnv node reference server)`, version: "1.0.0" },
-      paths: {
-        "/health": { get: { responses: ok } },
-        "/metadata": { get: { responses: ok } },
-        "/schema": { get: { responses: ok } },
-        "/reset": { post },
-        "/step": { post },
-        "/state": { get: { responses: ok } },
-        "/mcp": { post: { ...post, responses: { ...ok, "202": { description: "notification accepted" } } } },
-      },
-    };
   }
 
   /** Run `run` on a fresh environment instance holding a capacity slot. */

@@ -3,8 +3,8 @@
  *
  * `parseStrict` accepts exactly RFC 8259 JSON texts whose numbers are finite IEEE 754 doubles
  * (`JSON.parse` already rejects `NaN`/`Infinity`; a literal such as `1e400` that overflows to
- * infinity is rejected here, OE-GEN-012/013). Duplicate member names keep the last occurrence
- * (OE-GEN-014 allows that).
+ * infinity is rejected here, OE-GEN-012/013), and so is an object with a duplicate member name
+ * (OE-GEN-014 recommends rejecting it; escapes are decoded before names are compared).
  *
  * `encodeJson` writes compact JSON exactly as the Python reference runtime (orjson) does, so that
  * frames are byte-identical across the two implementations: integers print as integers, every
@@ -50,7 +50,52 @@ export function parseStrict(text: string): JsonValue {
   if (!allFinite(value)) {
     throw new JsonSyntaxError("a number is outside the range of a finite IEEE 754 double");
   }
+  const duplicate = duplicateMember(text);
+  if (duplicate !== null) throw new JsonSyntaxError(`duplicate member name ${JSON.stringify(duplicate)}`);
   return value;
+}
+
+/**
+ * The first member name that occurs twice in one object of `text`, or null. `text` must already
+ * be known to be valid JSON (so only strings, brackets, braces and commas need tracking).
+ */
+export function duplicateMember(text: string): string | null {
+  const objects: (Set<string> | null)[] = []; // null marks an array
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22) {
+      let end = i + 1;
+      let escaped = false;
+      while (text.charCodeAt(end) !== 0x22) {
+        if (text.charCodeAt(end) === 0x5c) {
+          escaped = true;
+          end++;
+        }
+        end++;
+      }
+      if (expectName) {
+        const name = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+        const names = objects[objects.length - 1] as Set<string>;
+        if (names.has(name)) return name;
+        names.add(name);
+        expectName = false;
+      }
+      i = end;
+    } else if (ch === 0x7b) {
+      objects.push(new Set());
+      expectName = true;
+    } else if (ch === 0x5b) {
+      objects.push(null);
+      expectName = false;
+    } else if (ch === 0x7d || ch === 0x5d) {
+      objects.pop();
+      expectName = false;
+    } else if (ch === 0x2c) {
+      expectName = objects[objects.length - 1] instanceof Set;
+    }
+  }
+  return null;
 }
 
 function allFinite(root: JsonValue): boolean {

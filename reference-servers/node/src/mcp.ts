@@ -2,7 +2,8 @@
  * JSON-RPC 2.0 / MCP subset for `mcp` frames on `/ws` and for `POST /mcp` (spec/mcp.md).
  *
  * Methods: `initialize`, `ping`, `tools/list`, `tools/call`; anything else (including
- * `openenv/session/*`, not implemented here) is `-32601`. A message without `id` is a notification
+ * `openenv/session/*`, not implemented here) is `-32601`, and a `params.session_id` on `tools/*`
+ * names no known session (`-32602`, OE-MCP-033). A message without `id` is a notification
  * and gets no response whatever it contains (OE-MCP-004). Malformed requests get `-32600`
  * (OE-MCP-003); an unknown tool or bad arguments `-32602` (OE-MCP-011/012); a tool that runs and
  * throws is a result with `isError: true` (OE-MCP-014). An environment without tools answers
@@ -91,6 +92,10 @@ async function call(host: ToolHost, method: string, params: JsonObject): Promise
   }
   if (method === "ping") return {};
   if ((method === "tools/list" || method === "tools/call") && !host.definition.hasTools) throw new MethodNotFound();
+  if ((method === "tools/list" || method === "tools/call") && "session_id" in params) {
+    // No `openenv/session/create` here, so no session id is ever known (OE-MCP-033).
+    throw new ToolCallFailed("invalid_args", `Unknown session_id: ${JSON.stringify(params["session_id"])}`);
+  }
   if (method === "tools/list") {
     const env = host.env ?? host.definition.create();
     try {

@@ -78,8 +78,7 @@ async def observer_ok(ctx: CaseContext, observer: Conn, baseline: dict[str, Any]
     state = await state_of(observer)
     if state != baseline:
         raise Fail(
-            f"observer session's state changed from {baseline} to {state}: another "
-            "connection's traffic changed it"
+            f"observer session's state changed from {baseline} to {state}: another connection's traffic changed it"
         )
 
 

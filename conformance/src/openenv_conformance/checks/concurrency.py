@@ -48,9 +48,7 @@ async def isolation(ctx: CaseContext) -> str | None:
         n = min(n, limits["max_sessions"])
     conns = [await ctx.connect(label=f"s{i + 1}") for i in range(n)]
     ids = [f"iso-{ctx.rng.getrandbits(32):08x}-{i}" for i in range(n)]
-    await asyncio.gather(
-        *(c.request(reset_frame(ctx, episode_id=e)) for c, e in zip(conns, ids, strict=True))
-    )
+    await asyncio.gather(*(c.request(reset_frame(ctx, episode_id=e)) for c, e in zip(conns, ids, strict=True)))
     action = disc(ctx).valid_action()
     for i, conn in enumerate(conns):  # session i takes i+1 steps
         for _ in range(i + 1):
@@ -75,9 +73,7 @@ async def _limit(ctx: CaseContext) -> tuple[int, int | None]:
 def _capacity_error(body: object, what: str) -> None:
     expect_error(body, ("CAPACITY_REACHED",), what)  # type: ignore[arg-type]
     data = body["data"]  # type: ignore[index]
-    if not isinstance(data.get("active_sessions"), int) or not isinstance(
-        data.get("max_sessions"), int
-    ):
+    if not isinstance(data.get("active_sessions"), int) or not isinstance(data.get("max_sessions"), int):
         raise Fail(f"{what}: CAPACITY_REACHED without active_sessions/max_sessions")
 
 

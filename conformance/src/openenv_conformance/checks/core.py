@@ -38,7 +38,6 @@ from openenv_conformance.registry import check
 from openenv_conformance.verdicts import Fail, Unimplemented
 
 
-
 def check_observation(data: dict[str, Any], what: str) -> None:
     """OE-WS-018/019/020 and OE-V1-032 on a base-level observation `data`."""
     obs = obs_payload(data)
@@ -244,10 +243,8 @@ async def step_count(ctx: CaseContext) -> str | None:
     action = disc(ctx).valid_action()
     if (count := (await state_of(conn)).get("step_count")) != 0:
         raise Fail(f"step_count right after reset is {count!r}, expected 0")
-    steps = 0
-    for _ in range(3):
+    for steps in range(1, 4):
         data = await step_ok(conn, action)
-        steps += 1
         count = (await state_of(conn)).get("step_count")
         if count != steps:
             raise Fail(f"after {steps} step(s) since reset, step_count is {count!r}")
@@ -273,9 +270,7 @@ async def errors_do_not_count(ctx: CaseContext) -> str | None:
         await conn.recv(what=f"the reply to {raw}")
     await conn.send({"type": "mcp", "data": {"jsonrpc": "2.0", "method": "tools/list", "id": 1}})
     await conn.recv(what="the reply to tools/list")
-    await ctx.http_call(
-        "POST", "/mcp", json_body={"jsonrpc": "2.0", "method": "tools/list", "id": 2}
-    )
+    await ctx.http_call("POST", "/mcp", json_body={"jsonrpc": "2.0", "method": "tools/list", "id": 2})
     count = (await state_of(conn)).get("step_count")
     if count != 1:
         raise Fail(f"after 1 step plus rejected frames / tool calls, step_count is {count!r}")
@@ -340,8 +335,12 @@ def check_validation_details(frame: dict[str, Any], what: str) -> None:
     if not isinstance(errors, list) or not errors:
         raise Fail(f"{what}: VALIDATION_ERROR without a non-empty 'errors' array")
     for item in errors:
-        if not (isinstance(item, dict) and isinstance(item.get("type"), str)
-                and isinstance(item.get("loc"), list) and isinstance(item.get("msg"), str)):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("type"), str)
+            and isinstance(item.get("loc"), list)
+            and isinstance(item.get("msg"), str)
+        ):
             raise Fail(f"{what}: errors item lacks type/loc/msg: {dumps(item)[:200]}")  # fmt: skip
 
 
@@ -417,8 +416,17 @@ async def strict_typing(ctx: CaseContext) -> str | None:
     found = disc(ctx)
     action = found.valid_action()
     props = (found.action_schema or {}).get("properties") or {}
-    target = next((k for k, v in action.items() if isinstance(v, int) and not isinstance(v, bool)
-                   and isinstance(props.get(k), dict) and props[k].get("type") == "integer"), None)  # fmt: skip
+    target = next(
+        (
+            k
+            for k, v in action.items()
+            if isinstance(v, int)
+            and not isinstance(v, bool)
+            and isinstance(props.get(k), dict)
+            and props[k].get("type") == "integer"
+        ),
+        None,
+    )
     if target is None:
         raise Unimplemented("the action schema has no integer member to mistype")
     conn = await session(ctx)
@@ -528,4 +536,3 @@ async def no_internals(ctx: CaseContext) -> str | None:
     if leaks:
         raise Fail(f"{len(leaks)} reply(ies) contain a stack trace; first: {leaks[0][:300]}")
     return None
-

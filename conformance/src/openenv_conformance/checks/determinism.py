@@ -1,7 +1,8 @@
 """Profile `determinism`: the same seed and the same actions give the same observations.
 
 Contract: a difference is NON-STRICT, not FAIL: the spec requires the seed to reach the
-environment (OE-WS-011) but cannot require an environment to be deterministic. Two sessions reset with the same `seed` (plus `--reset-data`) and take the same K random
+environment (OE-WS-011) but cannot require an environment to be deterministic.
+Two sessions reset with the same `seed` (plus `--reset-data`) and take the same K random
 valid actions (generated from `/schema`, or from MCP tool schemas); observations, rewards and
 `done` must be identical step by step. Fields that name the episode (`episode_id`) and the
 top-level `metadata` are not compared. A second check notes (INFORMATIONAL) whether another seed
@@ -67,9 +68,7 @@ async def same_seed(ctx: CaseContext) -> str | None:
                 level=Level.SHOULD,
             )
     if len(first) != len(second):
-        raise Fail(
-            f"the runs ended after {len(first)} and {len(second)} frames", level=Level.SHOULD
-        )
+        raise Fail(f"the runs ended after {len(first)} and {len(second)} frames", level=Level.SHOULD)
     return f"{len(first)} identical observations"
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from openenv_conformance.checks._common import disc
 from openenv_conformance.context import CaseContext
-from openenv_conformance.paths import repo_file
 from openenv_conformance.model import Level
+from openenv_conformance.paths import repo_file
 from openenv_conformance.registry import check
 from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
@@ -136,9 +136,7 @@ async def validation_422(ctx: CaseContext) -> str | None:
     ]
     served = 0
     for path, raw in cases:
-        resp = await ctx.http_call(
-            "POST", path, content=raw, headers={"content-type": "application/json"}
-        )
+        resp = await ctx.http_call("POST", path, content=raw, headers={"content-type": "application/json"})
         if resp.status_code == 404:
             continue
         served += 1
@@ -157,9 +155,7 @@ async def validation_422(ctx: CaseContext) -> str | None:
 
 
 async def _rpc(ctx: CaseContext, raw: str) -> tuple[int, Any]:
-    resp = await ctx.http_call(
-        "POST", "/mcp", content=raw, headers={"content-type": "application/json"}
-    )
+    resp = await ctx.http_call("POST", "/mcp", content=raw, headers={"content-type": "application/json"})
     if not resp.content:
         return resp.status_code, None
     return resp.status_code, _json(resp, "/mcp")
@@ -280,6 +276,7 @@ async def schemathesis_pass(ctx: CaseContext) -> str | None:
         argv = [
             sys.executable, "-m", "schemathesis.cli", "run", *_location(ctx, served),
             "--checks", SCHEMATHESIS_CHECKS, "--max-examples", str(n),
+            "--phases", ctx.options.schemathesis_phases,
             "--seed", str(ctx.options.seed), "--workers", "1", "--no-color",
             "--request-timeout", str(ctx.timeout_s),
             "--generation-deterministic", "--suppress-health-check", "all",
@@ -332,7 +329,11 @@ async def openapi(ctx: CaseContext) -> str | None:
 
 async def _served(ctx: CaseContext) -> dict[str, int]:
     out = {}
-    for method, path, body in (("POST", "/reset", {}), ("POST", "/step", {}), ("GET", "/state", None)):
+    for method, path, body in (
+        ("POST", "/reset", {}),
+        ("POST", "/step", {}),
+        ("GET", "/state", None),
+    ):
         resp = await ctx.http_call(method, path, json_body=body)
         out[path] = resp.status_code
     return out
@@ -374,9 +375,7 @@ async def http_state(ctx: CaseContext) -> str | None:
 )
 async def stateless(ctx: CaseContext) -> str | None:
     mark = f"http-stateless-{ctx.rng.getrandbits(32):08x}"
-    resp = await ctx.http_call(
-        "POST", "/reset", json_body={**ctx.options.reset_data, "episode_id": mark}
-    )
+    resp = await ctx.http_call("POST", "/reset", json_body={**ctx.options.reset_data, "episode_id": mark})
     if resp.status_code == 404:
         raise Unimplemented("HTTP simulation endpoints are not served")
     await ctx.http_call("POST", "/step", json_body={"action": disc(ctx).valid_action()})
@@ -425,7 +424,10 @@ async def body_size(ctx: CaseContext) -> str | None:
         raise Undecided(f"max_message_bytes {size} is too large to probe")
     pad = "x" * (size + 1)
     resp = await ctx.http_call(
-        "POST", "/mcp", content='{"pad":"' + pad + '"}', headers={"content-type": "application/json"}
+        "POST",
+        "/mcp",
+        content='{"pad":"' + pad + '"}',
+        headers={"content-type": "application/json"},
     )
     if resp.status_code != 413:
         raise Fail(f"a {size + 10}-byte body → HTTP {resp.status_code}, expected 413")

@@ -37,7 +37,10 @@ def _tools_from(result: Any, where: str) -> list[dict[str, Any]]:
 
 def _call_params(tools: list[dict[str, Any]], rng: random.Random) -> dict[str, Any]:
     tool = tools[0]
-    return {"name": tool["name"], "arguments": valid_instance(tool["inputSchema"], rng, minimal=True)}
+    return {
+        "name": tool["name"],
+        "arguments": valid_instance(tool["inputSchema"], rng, minimal=True),
+    }
 
 
 async def _ws_rpc(conn: Any, method: str, params: dict[str, Any] | None, rid: Any) -> dict[str, Any]:
@@ -250,9 +253,7 @@ async def _offers_streamable(ctx: CaseContext) -> bool:
             "clientInfo": {"name": "openenv-conformance", "version": "1"},
         },
     }
-    resp = await ctx.http_call(
-        "POST", "/mcp", json_body=payload, headers={"accept": STREAMABLE_ACCEPT}
-    )
+    resp = await ctx.http_call("POST", "/mcp", json_body=payload, headers={"accept": STREAMABLE_ACCEPT})
     if resp.status_code != 200:
         return False
     text = resp.text
@@ -262,9 +263,7 @@ async def _offers_streamable(ctx: CaseContext) -> bool:
         body = json.loads(text)
     except ValueError:
         return False
-    return isinstance(body, dict) and isinstance(body.get("result"), dict) and (
-        "protocolVersion" in body["result"]
-    )
+    return isinstance(body, dict) and isinstance(body.get("result"), dict) and ("protocolVersion" in body["result"])
 
 
 @check(

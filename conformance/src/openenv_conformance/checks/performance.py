@@ -69,7 +69,5 @@ async def session_setup(ctx: CaseContext) -> str | None:
         expect_type(await conn.request(reset_frame(ctx)), "observation", "reset")
         timings.append((time.perf_counter() - t) * 1000.0)
         await conn.close()
-    ctx.metrics.update(
-        setup_p50_ms=round(statistics.median(timings), 3), setup_max_ms=round(max(timings), 3)
-    )
+    ctx.metrics.update(setup_p50_ms=round(statistics.median(timings), 3), setup_max_ms=round(max(timings), 3))
     return f"connect+reset p50 {ctx.metrics['setup_p50_ms']} ms"

@@ -38,7 +38,7 @@ DEFAULT_ACCEPTED = 1024 * 1024
 MAX_OVERSIZE = 64 * 1024 * 1024
 RAPID_CYCLES = 30
 SLOW_FRAGMENTS = 5
-SLOW_GAP_S = 0.15
+SLOW_GAP_S = 0.08
 
 
 async def _observer(ctx: CaseContext) -> Conn:
@@ -54,9 +54,7 @@ async def _survived(ctx: CaseContext, observer: Conn) -> None:
     await server_alive(ctx)
 
 
-async def _error_then_open(
-    ctx: CaseContext, send: Any, codes: tuple[str, ...], what: str
-) -> None:
+async def _error_then_open(ctx: CaseContext, send: Any, codes: tuple[str, ...], what: str) -> None:
     observer = await _observer(ctx)
     conn = await session(ctx, label="client")
     await send(conn)
@@ -103,7 +101,9 @@ async def nan_literal(ctx: CaseContext) -> str | None:
 
     await _error_then_open(ctx, send, ("INVALID_JSON",), "a NaN literal")
     resp = await ctx.http_call(
-        "POST", "/mcp", content='{"jsonrpc":"2.0","method":"tools/list","id":NaN}',
+        "POST",
+        "/mcp",
+        content='{"jsonrpc":"2.0","method":"tools/list","id":NaN}',
         headers={"content-type": "application/json"},
     )
     try:
@@ -112,9 +112,7 @@ async def nan_literal(ctx: CaseContext) -> str | None:
         code = None
     if resp.status_code != 404 and code != -32700:
         raise Fail(f"POST /mcp with a NaN literal → error {code}, expected -32700")
-    resp = await ctx.http_call(
-        "POST", "/reset", content='{"seed":NaN}', headers={"content-type": "application/json"}
-    )
+    resp = await ctx.http_call("POST", "/reset", content='{"seed":NaN}', headers={"content-type": "application/json"})
     if resp.status_code not in (404, 422):
         raise Fail(f"POST /reset with a NaN literal → HTTP {resp.status_code}, expected 422")
     return None

@@ -178,9 +178,7 @@ async def reward(ctx: CaseContext) -> str | None:
     datas.append(await step_ok(conn, disc(ctx).valid_action()))
     for data in datas:
         r = data.get("reward")
-        ok = r is None or (
-            isinstance(r, int | float) and not isinstance(r, bool) and math.isfinite(r)
-        )
+        ok = r is None or (isinstance(r, int | float) and not isinstance(r, bool) and math.isfinite(r))
         if not ok:
             raise Fail(f"reward {dumps(r)} is not a finite number or null")
     return None

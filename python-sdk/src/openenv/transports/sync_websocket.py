@@ -89,7 +89,7 @@ class SyncWebSocket:
     def send(self, text: str) -> None:
         """Send one text message; `ConnectionClosed` once the peer has started closing."""
         if self.protocol.state.name != "OPEN":
-            raise ConnectionClosed(self.protocol.close_rcvd, self.protocol.close_sent)
+            raise self._closed()
         self.protocol.send_text(text.encode())
         self._flush()
 
@@ -103,7 +103,7 @@ class SyncWebSocket:
                 if message is not None:
                     return message
             if self.protocol.state.name in ("CLOSING", "CLOSED") and self.protocol.close_rcvd is not None:
-                raise ConnectionClosed(self.protocol.close_rcvd, self.protocol.close_sent)
+                raise self._closed()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("no message before the timeout")
@@ -119,7 +119,15 @@ class SyncWebSocket:
             self._frames.extend(e for e in self.protocol.events_received() if isinstance(e, Frame))
             self._flush()  # pongs and close replies
             if not data and not self._frames:
-                raise self.protocol.close_exc
+                raise self._closed()
+
+    def _closed(self) -> ConnectionClosed:
+        """The exception describing the closing handshake so far."""
+        protocol = self.protocol
+        if protocol.state.name == "CLOSED":
+            return protocol.close_exc
+        rcvd, sent = protocol.close_rcvd, protocol.close_sent
+        return ConnectionClosed(rcvd, sent, True if rcvd is not None and sent is not None else None)
 
     def _take(self, frame: Frame) -> str | None:
         """Accumulate data frames; the message text when one is complete."""
@@ -128,7 +136,7 @@ class SyncWebSocket:
         elif frame.opcode is Opcode.CONT:
             self._parts.append(bytes(frame.data))
         elif frame.opcode is Opcode.CLOSE:
-            raise self.protocol.close_exc
+            raise self._closed()
         else:
             return None
         if not frame.fin:

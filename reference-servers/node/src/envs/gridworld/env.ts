@@ -153,6 +153,10 @@ export const gridworldDefinition: EnvironmentDefinition = {
       additionalProperties: false,
       description: "The board after a move (or after reset).",
       properties: {
+        done: { default: false, title: "Done", type: "boolean" },
+        terminated: { default: false, title: "Terminated", type: "boolean" },
+        truncated: { default: false, title: "Truncated", type: "boolean" },
+        reward: { anyOf: [{ type: "number" }, { type: "null" }], default: null, title: "Reward" },
         metadata: { additionalProperties: true, title: "Metadata", type: "object" },
         board: { description: "Rows of '#' wall, '.' floor, 'X' trap, 'G' goal, 'A' agent.", title: "Board", type: "string" },
         agent: { description: "Agent (row, column).", title: "Agent", ...POSITION },
