@@ -252,6 +252,7 @@ def sync_client(
         "server_cpu_us_op": 1e6 * server_cpu / steps,
         "server_cpu_pct": 100 * server_cpu / wall,
         "client_cpu_pct": 100 * result["client_cpu_s"] / wall,
+        "client_cpu_us_op": 1e6 * result["client_cpu_s"] / steps,
     }
 
 

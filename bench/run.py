@@ -29,6 +29,7 @@ change the exit status.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import json
 import os
@@ -112,6 +113,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=True,
         help="also run the Node measurements against a trivial Node ws echo server",
     )
+    p.add_argument("--pause", type=float, default=0.3, help="seconds between two measurements")
     p.add_argument("--quiet-load", type=float, default=0.5, help="wait for a 1-min load avg below")
     p.add_argument("--quiet-wait", type=float, default=600.0, help="at most this many seconds (0: no wait)")
     p.add_argument("--idle-sessions", type=int, default=10_000, help="ours; 0 skips")
@@ -143,6 +145,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "connect_warmup": (0, 1_000),
         "py_crosscheck": (0, 1000),
         "quiet_load": (0, 64),
+        "pause": (0, 10),
         "quiet_wait": (0, 3600),
         "idle_sessions": (0, 20_000),
         "legacy_idle_sessions": (0, 20_000),
@@ -326,7 +329,16 @@ class Contender:
         return steps
 
 
-def run_measurements(sides: list[Contender], runs: int) -> None:
+def start_contender(s: Contender) -> None:
+    """Start one side's server; a failure is recorded on it, not raised."""
+    try:
+        s.start()
+    except (ServerStartError, LoadgenError, OSError) as exc:
+        s.error = f"server did not start: {exc}"
+        print(f"! {LABELS[s.side]}: {s.error}", file=sys.stderr, flush=True)
+
+
+def run_measurements(sides: list[Contender], runs: int, pause_s: float) -> None:
     order = list(dict.fromkeys(name for s in sides for name, _ in s.plan()))
     for r in range(runs):
         for name in order:
@@ -343,7 +355,7 @@ def run_measurements(sides: list[Contender], runs: int) -> None:
                     continue
                 s.rows.setdefault(name, []).append(row)
                 print(f"  run {r + 1}/{runs} {LABELS[s.side]:>15} {name:12} {brief(row)}", flush=True)
-                time.sleep(0.3)
+                time.sleep(pause_s)
     for s in sides:
         for name, rows in s.rows.items():
             if not s.results.get(name, {}).get("error"):
@@ -431,29 +443,28 @@ def main(argv: list[str] | None = None) -> int:
     except LoadgenError as exc:
         print(f"! {exc}", file=sys.stderr, flush=True)
         return 1
-    meta = machine_meta(args, pinned, args.sides)
-    meta["top_before_wait"] = top_snapshot()
+    top_before = top_snapshot()
     if args.quiet_wait:
         print(f"waiting up to {args.quiet_wait:.0f} s for a 1-min load average < {args.quiet_load}", flush=True)
-    meta["quiet"] = wait_for_quiet(args.quiet_load, args.quiet_wait)
-    meta["top_at_start"] = top_snapshot()
-    print(f"load average at start: {meta['quiet']['loadavg_at_start']}", flush=True)
+    quiet = wait_for_quiet(args.quiet_load, args.quiet_wait)
+    print(f"load average at start: {quiet['loadavg_at_start']}", flush=True)
+    meta: dict[str, Any] = {"top_before_wait": top_before, "quiet": quiet, "top_at_start": top_snapshot()}
     names: list[Side] = [*args.sides]
     if args.ceiling:
         names.append("echo")
     sides = [Contender(side, args, cpu) for side in names]
     try:
-        for s in sides:
-            try:
-                s.start()
-            except (ServerStartError, LoadgenError, OSError) as exc:
-                s.error = f"server did not start: {exc}"
-                print(f"! {LABELS[s.side]}: {s.error}", file=sys.stderr, flush=True)
+        # Start the servers (each pinned) while the versions are looked up, to save wall time.
+        with concurrent.futures.ThreadPoolExecutor(len(sides) + 1) as pool:
+            meta_future = pool.submit(machine_meta, args, pinned, args.sides)
+            for future in [pool.submit(start_contender, s) for s in sides]:
+                future.result()
+            meta = meta_future.result() | meta
         if pinned:
             os.sched_setaffinity(0, {CLIENT_CPU})
         live = [s for s in sides if not s.error]
         if live:
-            run_measurements(live, args.runs)
+            run_measurements(live, args.runs, args.pause)
         for s in live:
             count = {"ours": args.idle_sessions, "legacy": args.legacy_idle_sessions}.get(s.side, 0)
             if count and not s.error:

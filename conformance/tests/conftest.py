@@ -19,7 +19,8 @@ def fast_options(**overrides: object) -> RunOptions:
     """Short timeouts and small counts so every run stays quick."""
     base = {"timeout_s": 2.0, "budget_s": 120.0, "sessions": 2, "perf_steps": 20,
             "fuzz_examples": 8, "schemathesis_examples": 5,
-            "schemathesis_phases": "coverage"}  # fmt: skip
+            "schemathesis_phases": "coverage",
+            "schemathesis_paths": "^/(reset|step|state|{env_name}/splits)$"}  # fmt: skip
     base.update(overrides)
     return RunOptions(**base)  # type: ignore[arg-type]
 

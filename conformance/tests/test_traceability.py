@@ -56,3 +56,14 @@ def test_exclusions_are_real_and_not_stale() -> None:
         assert cid in index, f"excluded clause {cid} does not exist"
         assert isinstance(reason, str) and reason.strip(), f"{cid} has no reason"
         assert cid not in cited, f"{cid} is excluded but a check cites it"
+
+
+def test_levels_and_sides_match_profiles() -> None:
+    """Only the v1 profile cites v1-mode clauses (OE-CONF-004); only server clauses are cited."""
+    index = _index()
+    for spec in all_checks().values():
+        for cid in spec.clauses:
+            clause = index[cid]
+            assert clause["side"] in ("server", "both"), f"{spec.id} cites {cid} ({clause['side']})"
+            if clause["mode"] == "v1":
+                assert spec.profile == "v1", f"{spec.id} cites the v1-only clause {cid}"

@@ -12,7 +12,8 @@ from openenv.server import create_app, run
 
 from .environment import EchoEnvironment
 
-app = create_app(EchoEnvironment, name="echo_env", version="1.0.0")
+# named_sessions: `openenv/session/create` + `/ws?session_id=`, which 0.10's MCPToolClient needs.
+app = create_app(EchoEnvironment, name="echo_env", version="1.0.0", named_sessions=True)
 
 
 def main() -> None:

@@ -69,5 +69,7 @@ class RunOptions:
     """`--max-examples` for the schemathesis pass of the http profile (0 = skip it)."""
     schemathesis_phases: str = "examples,coverage,fuzzing,stateful"
     """`--phases` for the schemathesis pass."""
+    schemathesis_paths: str | None = None
+    """Regex limiting the schemathesis pass to some paths (`--include-path-regex`); None = all."""
     capacity_probe: int = 64
     """At most this many sessions are opened when looking for the capacity limit."""

@@ -110,3 +110,14 @@ def test_mcp_over_http(http: httpx.Client, echo_server: BackgroundServer) -> Non
     assert httpx.post(mcp, json=missing_name).json()["error"]["code"] == -32602
     no_tools = http.post("/mcp", json={"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "x"}})
     assert no_tools.json()["error"]["code"] == -32601
+
+
+def test_openapi_document_is_valid_and_typed(http: httpx.Client) -> None:
+    from openapi_spec_validator import validate
+
+    document = http.get("/openapi.json").json()
+    validate(document)  # raises on an invalid document
+    assert document["info"]["version"].startswith("1.")  # OE-HTTP-007
+    assert set(document["paths"]) == {"/health", "/metadata", "/schema", "/reset", "/step", "/state", "/mcp"}
+    action = document["components"]["schemas"]["Action"]
+    assert action["properties"]["direction"]["enum"] == ["left", "right"]

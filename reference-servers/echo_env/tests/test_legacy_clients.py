@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from openenv.server.background import BackgroundServer
 
 from interop.legacy_server import legacy_env, legacy_python
@@ -49,11 +48,6 @@ def test_010_generic_env_client(echo_server: BackgroundServer) -> None:
     assert report["state"] == {"episode_id": "legacy-ep", "step_count": 3}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the SDK does not implement openenv/session/create + /ws?session_id= yet "
-    "(OE-WS-029, OE-MCP-030..033); 0.10's MCPToolClient needs both",
-)
 def test_010_mcp_tool_client(echo_server: BackgroundServer) -> None:
     report = run_legacy("mcp", echo_server.base_url)
     assert report["reset_reward"] == 0.0 and report["reset_metadata"] == READY

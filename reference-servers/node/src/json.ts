@@ -105,7 +105,7 @@ function allFinite(root: JsonValue): boolean {
     if (typeof value === "number") {
       if (!Number.isFinite(value)) return false;
     } else if (Array.isArray(value)) {
-      stack.push(...value);
+      for (const item of value) stack.push(item);
     } else if (value !== null && typeof value === "object") {
       for (const key in value) stack.push(value[key] as JsonValue);
     }

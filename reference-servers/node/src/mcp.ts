@@ -91,11 +91,11 @@ async function call(host: ToolHost, method: string, params: JsonObject): Promise
     };
   }
   if (method === "ping") return {};
-  if ((method === "tools/list" || method === "tools/call") && !host.definition.hasTools) throw new MethodNotFound();
   if ((method === "tools/list" || method === "tools/call") && "session_id" in params) {
     // No `openenv/session/create` here, so no session id is ever known (OE-MCP-033).
     throw new ToolCallFailed("invalid_args", `Unknown session_id: ${JSON.stringify(params["session_id"])}`);
   }
+  if ((method === "tools/list" || method === "tools/call") && !host.definition.hasTools) throw new MethodNotFound();
   if (method === "tools/list") {
     const env = host.env ?? host.definition.create();
     try {

@@ -61,7 +61,14 @@ describe("base level, echo environment", () => {
     const client = await Client.open(server);
     client.ws.send(Buffer.from("binary"), { binary: true });
     assert.equal((await client.next()).data.code, "INVALID_JSON");
-    for (const text of ["{not json", "NaN", '{"type":"reset","data":{"x":Infinity}}', '{"type":"reset","data":{"x":1e400}}']) {
+    for (const text of [
+      "{not json",
+      "NaN",
+      '{"type":"reset","data":{"x":Infinity}}',
+      '{"type":"reset","data":{"x":1e400}}',
+      '{"type":"reset","type":"state"}',
+      '{"type":"reset","data":{"a":[{"b":1,"\\u0062":2}]}}',
+    ]) {
       const reply = await client.request(text);
       assert.equal(reply.data.code, "INVALID_JSON", text);
     }
@@ -92,6 +99,8 @@ describe("base level, echo environment", () => {
       type: "state",
       data: { episode_id: null, step_count: 0 },
     }, "rejected frames changed nothing (OE-WS-010)");
+    const nested = await client.request('{"type":"reset","data":{"a":{"b":1,"c":[{"b":2},{"b":3}]},"b":"\\"b\\""}}');
+    assert.equal(nested.type, "observation", "equal names in different objects are fine");
     // base level passes a step before reset to the environment (OE-GEN-007)
     const early = await client.request({ type: "step", data: { tool_name: "echo_message", arguments: { message: "x" } } });
     assert.equal(early.type, "observation");

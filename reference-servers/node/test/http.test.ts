@@ -92,6 +92,10 @@ describe("HTTP endpoints", () => {
     const big = await http(echo, "POST", "/reset", JSON.stringify({ pad: "x".repeat(4096) }));
     assert.equal(big.status, 413);
     assert.ok("detail" in big.json());
+    // a body far over the limit (but under 4x) is drained, so the client still reads the 413
+    const bigger = await http(echo, "POST", "/mcp", JSON.stringify({ pad: "x".repeat(8000) }));
+    assert.equal(bigger.status, 413);
+    assert.equal((await http(echo, "GET", "/health")).status, 200);
   });
 
   it("serves JSON-RPC on POST /mcp (OE-MCP-003..008)", async () => {
@@ -108,6 +112,11 @@ describe("HTTP endpoints", () => {
     assert.deepEqual([batch.json().id, batch.json().error.code], [null, -32600]);
     const missing = await http(echo, "POST", "/mcp", '{"jsonrpc":"2.0","id":3}');
     assert.deepEqual([missing.json().id, missing.json().error.code], [3, -32600]);
+    const duplicate = await http(echo, "POST", "/mcp", '{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}');
+    assert.equal(duplicate.json().error.code, -32700, "duplicate member names are invalid JSON (OE-GEN-014)");
+    assert.equal((await http(grid, "POST", "/reset", '{"seed":1,"seed":2}')).status, 422);
+    const unknownSession = await http(grid, "POST", "/mcp", '{"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"session_id":"zz"}}');
+    assert.equal(unknownSession.json().error.code, -32602, "unknown session_id (OE-MCP-033)");
     const noTools = await http(grid, "POST", "/mcp", '{"jsonrpc":"2.0","id":4,"method":"tools/list"}');
     assert.equal(noTools.json().error.code, -32601, "no tools: -32601 (OE-MCP-015)");
     const init = await http(grid, "POST", "/mcp", '{"jsonrpc":"2.0","id":5,"method":"initialize","params":{"protocolVersion":"1999-01-01"}}');

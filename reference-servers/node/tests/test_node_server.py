@@ -147,9 +147,7 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
         contents = json.loads(path.read_text())
         resources.append((contents["$id"], referencing.Resource.from_contents(contents)))
     schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    return jsonschema.Draft202012Validator(
-        schema, registry=referencing.Registry().with_resources(resources)
-    )
+    return jsonschema.Draft202012Validator(schema, registry=referencing.Registry().with_resources(resources))
 
 
 def test_echo_over_v1_with_the_sync_client(echo_url: str) -> None:
@@ -189,9 +187,7 @@ def test_echo_at_base_level_with_the_async_twin(echo_url: str) -> None:
         async with GenericEnvClient(echo_url, protocol="base") as client:
             await client.reset()
             assert client.mode is Mode.BASE
-            step = await client.step(
-                {"tool_name": "echo_message", "arguments": {"message": "base"}}
-            )
+            step = await client.step({"tool_name": "echo_message", "arguments": {"message": "base"}})
             assert step.observation["result"]["structured_content"] == {"result": "base"}
             listed = await client.step({"type": "list_tools"})
             assert [tool["name"] for tool in listed.observation["tools"]] == [
@@ -260,10 +256,7 @@ def test_gridworld_matches_the_python_reference_server(grid_url: str, python_gri
                         break
                     results.append(client.step({"direction": move}))
                 episodes.append(
-                    [
-                        (r.observation, r.reward, r.done, r.terminated, r.truncated, r.metadata)
-                        for r in results
-                    ]
+                    [(r.observation, r.reward, r.done, r.terminated, r.truncated, r.metadata) for r in results]
                     + [client.state().model_dump()]
                 )
         assert episodes[0] == episodes[1], f"seed {seed}"
@@ -305,9 +298,30 @@ def test_capacity_refusal_reaches_the_client_before_the_upgrade(grid_url: str) -
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
         _validator("CapacityErrorResponse").validate(response.json())
-        with pytest.raises(CapacityReachedError) as refused, GenericSyncEnvClient(grid_url) as extra:
+        with (
+            pytest.raises(CapacityReachedError) as refused,
+            GenericSyncEnvClient(grid_url) as extra,
+        ):
             extra.reset()
         assert refused.value.details.get("max_sessions") == 4
     finally:
         for client in clients:
             client.close()
+
+
+@pytest.mark.parametrize(
+    ("manifest", "url_fixture"),
+    [("openenv.yaml", "echo_url"), ("gridworld/openenv.yaml", "grid_url")],
+)
+def test_manifests_validate_and_agree_with_metadata(
+    manifest: str, url_fixture: str, request: pytest.FixtureRequest
+) -> None:
+    import yaml
+
+    data = yaml.safe_load((NODE_DIR / manifest).read_text())
+    _validator("Manifest").validate(data)
+    metadata = httpx.get(f"{request.getfixturevalue(url_fixture)}/metadata", timeout=5).json()
+    assert (metadata["name"], metadata["version"]) == (data["name"], data["version"])
+    assert metadata["protocols"] == data["protocol"]
+    assert metadata["capabilities"]["mcp"] == data["capabilities"]["mcp"]
+    assert {**data["limits"], "max_sessions": metadata["limits"]["max_sessions"]} == metadata["limits"]

@@ -282,6 +282,8 @@ async def schemathesis_pass(ctx: CaseContext) -> str | None:
             "--generation-deterministic", "--suppress-health-check", "all",
             "--report", "ndjson", "--report-ndjson-path", str(ndjson),
         ]  # fmt: skip
+        if ctx.options.schemathesis_paths:
+            argv += ["--include-path-regex", ctx.options.schemathesis_paths]
         ctx.note("schemathesis", "note", " ".join(argv[2:]))
         proc = await asyncio.create_subprocess_exec(
             *argv,

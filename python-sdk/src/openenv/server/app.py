@@ -56,9 +56,10 @@ class OpenEnvApp:
         if self.is_mcp:
             assert issubclass(env_class, MCPEnvironment)
             actions: Any = Union[env_class.action_types]  # noqa: UP007 — a runtime union of the tool actions
-            self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
         else:
-            self._action_adapter = pydantic.TypeAdapter(env_class.action_type)
+            actions = env_class.action_type
+        self.action_adapter_type: Any = actions
+        self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
         self._validate_action = self._action_adapter.validate_python
         self.http = HttpEndpoints(self)
         self.named = SessionRegistry(config.idle_timeout_s, self._release_slot)

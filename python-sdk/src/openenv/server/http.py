@@ -17,6 +17,7 @@ from openenv.protocol import SUBPROTOCOL_V1
 from openenv.server.faults import InvalidRequest, to_wire
 from openenv.server.host import EnvHost, StepTimedOut, wire_observation
 from openenv.server.mcp import PARSE_ERROR, McpDispatcher, rpc_error, run_tool_action
+from openenv.server.openapi import openapi_document
 from openenv.types import Observation
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ class HttpEndpoints:
             "/step": {"POST": self.step},
             "/state": {"GET": self.state},
             "/mcp": {"POST": self.mcp},
+            "/openapi.json": {"GET": self.openapi},
         }
+        self._openapi: dict[str, Any] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: SendFn) -> None:
         headers: list[tuple[bytes, bytes]] = []
@@ -166,6 +169,11 @@ class HttpEndpoints:
             "limits": config.limits(),
             "capabilities": {"mcp": app.is_mcp, "http_simulation": True, "tasks": False},
         }
+
+    async def openapi(self, body: bytes) -> tuple[int, Any]:
+        if self._openapi is None:
+            self._openapi = openapi_document(self.app)
+        return 200, self._openapi
 
     async def schema(self, body: bytes) -> tuple[int, Any]:
         cls = self.app.env_class
