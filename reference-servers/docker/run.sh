@@ -125,10 +125,17 @@ if [[ " ${SERVERS[*]} " == *" node "* ]]; then
     [[ -n "$NODE_BIN" ]] || die "node is not installed on the host (needed for openenv-node-base)"
     node_major="$("$NODE_BIN" -p 'process.versions.node.split(".")[0]')"
     (( node_major >= 20 )) || die "host node is v$node_major; the node base image needs >= 20"
+    NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+    [[ -f "$NPM_DIR/bin/npm-cli.js" ]] || die "npm not found next to the host's node"
     mkdir -p "$WORK/node-base"
     cp "$(readlink -f "$NODE_BIN")" "$WORK/node-base/node"
-    printf 'FROM openenv-base:local\nCOPY node /usr/local/bin/node\nRUN node --version\n' \
-        >"$WORK/node-base/Dockerfile"
+    cp -r "$NPM_DIR" "$WORK/node-base/npm"
+    cat >"$WORK/node-base/Dockerfile" <<'DOCKERFILE'
+FROM openenv-base:local
+COPY node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version
+DOCKERFILE
     log "building openenv-node-base:local (host node v$("$NODE_BIN" -p process.versions.node))"
     docker build -q --network host -t openenv-node-base:local "$WORK/node-base" >/dev/null
 fi
@@ -161,11 +168,19 @@ build_image() {  # name -> image openenv/<name>:local
         RESULT[$name]="SKIP (no Dockerfile)"; return 0
     fi
     if [[ $name == node ]]; then
-        ctx="$SERVERS_DIR/node"
-        if [[ -f "$ctx/package.json" ]] && grep -q '"build"' "$ctx/package.json"; then
-            (cd "$ctx" && timeout "$BUILD_TIMEOUT_S" npm run -s build) >"$WORK/node-build.log" 2>&1 \
-                || { tail -20 "$WORK/node-build.log"; RESULT[$name]="FAIL (npm run build)"; return 1; }
+        # The Dockerfile's context contract: `npm ci --cache .npm-cache && npm run build` done on
+        # the host. Done on a copy (the source tree is left alone); npm's cache persists in $CACHE.
+        mkdir -p "$ctx" "$CACHE/npm-cache"
+        tar -C "$SERVERS_DIR/node" --exclude=node_modules --exclude=dist --exclude=.npm-cache \
+            -cf - . | tar -C "$ctx" -xf -
+        cp -r "$CACHE/npm-cache" "$ctx/.npm-cache"
+        if ! (cd "$ctx" && timeout "$BUILD_TIMEOUT_S" npm ci --cache .npm-cache --prefer-offline \
+                --no-audit --no-fund && timeout "$BUILD_TIMEOUT_S" npm run -s build) \
+                >"$WORK/node-build.log" 2>&1; then
+            tail -20 "$WORK/node-build.log" >&2
+            RESULT[$name]="FAIL (npm ci / npm run build)"; return 1
         fi
+        cp -r "$ctx/.npm-cache/." "$CACHE/npm-cache/"
     else
         mkdir -p "$ctx"
         tar -C "$SERVERS_DIR/$name" --exclude=tests --exclude=__pycache__ -cf - . | tar -C "$ctx" -xf -

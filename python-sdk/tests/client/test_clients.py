@@ -188,7 +188,7 @@ async def test_concurrent_sessions_from_one_process(line_server: BackgroundServe
 
 def test_local_process_provider_and_replicas() -> None:
     provider = LocalProcessProvider("tests.apps:line_app", cwd=str(SDK_ROOT))
-    clients = EnvClient.replicas(provider, 2)
+    clients = EnvClient.with_provider(provider, replicas=2)
     sync_client = GenericSyncEnvClient.with_provider(provider)
 
     async def run() -> list[str]:

@@ -325,3 +325,11 @@ def test_manifests_validate_and_agree_with_metadata(
     assert metadata["protocols"] == data["protocol"]
     assert metadata["capabilities"]["mcp"] == data["capabilities"]["mcp"]
     assert {**data["limits"], "max_sessions": metadata["limits"]["max_sessions"]} == metadata["limits"]
+
+
+def test_generated_types_are_fresh(entry: Path) -> None:
+    """`npm run check:types`: src/generated/ equals a fresh json-schema-to-typescript run."""
+    check = subprocess.run(
+        ["node", "scripts/check-generated.mjs"], cwd=NODE_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert check.returncode == 0, check.stderr

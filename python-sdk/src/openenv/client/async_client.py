@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import websockets.asyncio.client as ws_client
 from websockets.exceptions import ConnectionClosed
@@ -75,9 +75,22 @@ class EnvClient(Generic[ObsT]):
         self._lock = asyncio.Lock()
 
     # -- construction helpers ---------------------------------------------------------------------
+    @overload
     @classmethod
-    def with_provider(cls: type[ClientT], provider: Any, **options: Any) -> ClientT:
-        """A client whose server is started by `provider` on connect and stopped on close."""
+    def with_provider(cls: type[ClientT], provider: Any, *, replicas: None = None, **options: Any) -> ClientT: ...
+
+    @overload
+    @classmethod
+    def with_provider(cls: type[ClientT], provider: Any, *, replicas: int, **options: Any) -> list[ClientT]: ...
+
+    @classmethod
+    def with_provider(cls: type[ClientT], provider: Any, *, replicas: int | None = None, **options: Any) -> Any:
+        """A client whose server `provider` starts on connect and stops on close.
+
+        With `replicas=N`, N such clients, each with its own server (N parallel rollouts).
+        """
+        if replicas is not None:
+            return cls.replicas(provider, replicas, **options)
         return cls(provider=provider, **options)
 
     @classmethod
@@ -85,7 +98,7 @@ class EnvClient(Generic[ObsT]):
         """`count` clients, each with its own server from `provider` (N parallel rollouts)."""
         if count < 1:
             raise ValueError("count must be at least 1")
-        return [cls.with_provider(provider, **options) for _ in range(count)]
+        return [cls(provider=provider, **options) for _ in range(count)]
 
     def sync(self) -> Any:
         """The sync twin of this client, with the same settings (a new, separate session)."""

@@ -8,8 +8,12 @@ from openenv.providers.base import Provider, ServerHandle, wait_until_healthy
 from openenv.providers.docker import DockerProvider
 from openenv.providers.local import LocalProcessProvider
 
+LocalDockerProvider = DockerProvider
+"""The name the seed article uses."""
+
 __all__ = [
     "DockerProvider",
+    "LocalDockerProvider",
     "LocalProcessProvider",
     "Provider",
     "ServerHandle",
