@@ -63,6 +63,7 @@ cleanup() {
         for _ in $(seq 1 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.25; done
         kill -KILL "$DOCKERD_PID" 2>/dev/null
         wait "$DOCKERD_PID" 2>/dev/null
+        log "dockerd stopped"
     fi
     # containerd-shims and mounts left behind by a killed daemon live under $WORK.
     grep -F " $WORK/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do

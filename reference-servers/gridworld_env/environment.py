@@ -21,6 +21,10 @@ from pydantic import Field
 from .game import MASK64, Game, GameConfig, new_game
 
 
+MAX_PROTOCOL_SEED = 2**53 - 1
+"""The largest seed a `reset` frame may carry (OE-WS-011)."""
+
+
 class MoveAction(Action):
     """Move the agent one cell."""
 
@@ -70,7 +74,7 @@ class GridWorldEnvironment(Environment):
         max_steps: int = 50,
     ) -> GridObservation:
         if seed is None:
-            seed = int.from_bytes(os.urandom(8), "big")
+            seed = int.from_bytes(os.urandom(8), "big") & MAX_PROTOCOL_SEED  # replayable: a valid reset seed
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MASK64:
             raise EnvironmentFault(f"seed must be an integer in [0, 2**64), got {seed!r}")
         try:

@@ -83,9 +83,7 @@ class GameConfig:
         for name in ("width", "height"):
             value = getattr(self, name)
             if not isinstance(value, int) or not MIN_SIDE <= value <= MAX_SIDE:
-                raise ValueError(
-                    f"{name} must be an int in [{MIN_SIDE}, {MAX_SIDE}], got {value!r}"
-                )
+                raise ValueError(f"{name} must be an int in [{MIN_SIDE}, {MAX_SIDE}], got {value!r}")
         if not isinstance(self.wall_percent, int) or not 0 <= self.wall_percent <= 40:
             raise ValueError(f"wall_percent must be an int in [0, 40], got {self.wall_percent!r}")
         if not isinstance(self.traps, int) or not 0 <= self.traps <= self.width * self.height // 4:

@@ -61,9 +61,7 @@ def test_splitmix64_matches_the_reference_stream() -> None:
 
 def test_same_seed_and_actions_give_identical_trajectories_across_processes() -> None:
     directions = ["north", "east", "east", "south", "west", "south", "south", "east"] * 6
-    interpreters = {sys.executable} | (
-        {"/usr/bin/python3"} if Path("/usr/bin/python3").exists() else set()
-    )
+    interpreters = {sys.executable} | ({"/usr/bin/python3"} if Path("/usr/bin/python3").exists() else set())
     for seed, interpreter in itertools.product((0, 7, 2**63 + 5), sorted(interpreters)):
         mine = json.dumps(_trajectory(seed, directions))
         theirs = subprocess.run(
@@ -80,9 +78,7 @@ def test_same_seed_and_actions_give_identical_trajectories_across_processes() ->
 def test_golden_layout_is_stable() -> None:
     # Regression anchor: changing the generator or layout rules changes every recorded trajectory.
     board = new_game(42).render()
-    assert board == (
-        "#.X.....\n#.......\nX#.....X\n..##....\n........\n..###A..\n....#..#\n.##...G.\n"
-    )
+    assert board == ("#.X.....\n#.......\nX#.....X\n..##....\n........\n..###A..\n....#..#\n.##...G.\n")
     digest = hashlib.sha256(json.dumps(_trajectory(42, ["south", "east"] * 10)).encode())
     assert digest.hexdigest() == "679df8a668b32e56f2849a19d68806a0c7ae1225adb3494081572f442f40846e"
 
@@ -166,11 +162,7 @@ def test_play_invariants(seed: int, directions: list[str]) -> None:
         assert result.truncated == (not result.terminated and game.steps == game.config.max_steps)
         if result.event in ("moved", "blocked", "goal"):
             shaping = result.reward - STEP_COST - (GOAL_REWARD if result.event == "goal" else 0)
-            assert (
-                shaping == pytest.approx(0.0)
-                or shaping == pytest.approx(0.1)
-                or (shaping == pytest.approx(-0.1))
-            )
+            assert shaping == pytest.approx(0.0) or shaping == pytest.approx(0.1) or (shaping == pytest.approx(-0.1))
             shaping_total += shaping
         if result.event == "trap":
             break

@@ -333,3 +333,19 @@ def test_generated_types_are_fresh(entry: Path) -> None:
         ["node", "scripts/check-generated.mjs"], cwd=NODE_DIR, capture_output=True, text=True, timeout=120
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_node_test_suite_passes(entry: Path) -> None:
+    """The server's own `node --test` suite (real server on loopback; see test/*.test.ts)."""
+    tests = sorted(str(p.relative_to(NODE_DIR)) for p in (NODE_DIR / "dist" / "test").glob("*.test.js"))
+    assert tests, "dist/test has no compiled tests"
+    run = subprocess.run(
+        ["node", "--test", *tests],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "OPENENV_PYTHON": sys.executable},
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "# fail 0" in run.stdout

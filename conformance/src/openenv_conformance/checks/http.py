@@ -210,8 +210,8 @@ async def mcp_notification(ctx: CaseContext) -> str | None:
 
 
 def _location(ctx: CaseContext, served: bool) -> list[str]:
-    if served:
-        return [ctx.target.http_url("/openapi.json")]
+    if served:  # --url pins the base URL: a `servers` entry cannot redirect the run elsewhere
+        return [ctx.target.http_url("/openapi.json"), "--url", ctx.target.base_url]
     local = repo_file("openapi.yaml")
     if local is None:
         raise Undecided("no /openapi.json served and no openapi.yaml found")

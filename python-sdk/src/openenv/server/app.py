@@ -60,7 +60,7 @@ class OpenEnvApp:
             actions = env_class.action_type
         self.action_adapter_type: Any = actions
         self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
-        self._validate_action = self._action_adapter.validate_python
+        self._validate_action = self._action_adapter.validate_json
         self.http = HttpEndpoints(self)
         self.named = SessionRegistry(config.idle_timeout_s, self._release_slot)
         shortest = min(config.step_timeout_s, config.idle_timeout_s)
@@ -80,13 +80,14 @@ class OpenEnvApp:
         return EnvHost(env, self.config.step_timeout_s, self.watchdog)
 
     def validate_action(self, data: dict[str, Any]) -> Any:
-        """The action model for a step's `data`.
+        """The action model for a step's `data`, validated strictly: JSON types must match the
+        published schema, nothing is converted (`"2"` is not an integer; OE-GEN-015, OE-GEN-016).
 
         Raises:
             InvalidRequest: the action does not satisfy the action model (`loc` relative to it).
         """
         try:
-            return self._validate_action(data)
+            return self._validate_action(orjson.dumps(data), strict=True)
         except pydantic.ValidationError as exc:
             raise InvalidRequest.from_pydantic(exc) from None
 

@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from pydantic import TypeAdapter
 
 from openenv.protocol import SUBPROTOCOL_V1
 from openenv.server.faults import InvalidRequest, to_wire
 from openenv.server.host import EnvHost, StepTimedOut, wire_observation
 from openenv.server.mcp import PARSE_ERROR, McpDispatcher, rpc_error, run_tool_action
 from openenv.server.openapi import openapi_document
-from openenv.types import Observation
+from openenv.types import CallToolObservation, ListToolsObservation, Observation
 
 if TYPE_CHECKING:
     from openenv.server.app import OpenEnvApp
@@ -178,9 +179,13 @@ class HttpEndpoints:
     async def schema(self, body: bytes) -> tuple[int, Any]:
         cls = self.app.env_class
         reset_cls = cls.reset_observation_type
+        observation = cls.observation_type.model_json_schema()
+        if self.app.is_mcp:  # tool steps answer with either observation (OE-HTTP-006)
+            observation = TypeAdapter(CallToolObservation | ListToolsObservation).json_schema()
+            reset_cls = reset_cls or Observation
         return 200, {
             "action": self.app.action_schema(),
-            "observation": cls.observation_type.model_json_schema(),
+            "observation": observation,
             "state": cls.state_type.model_json_schema(),
             "reset_observation": reset_cls.model_json_schema() if reset_cls else None,
         }
