@@ -22,7 +22,7 @@ PYTHON_SERVERS = ("everything", "echo_env", "gridworld_env", "python_exec_env")
 
 def certify(name: str, report_dir: Path, profiles: str) -> bool:
     """Serve one reference server, run the suite through its CLI, write its reports; all MUSTs passed?"""
-    from openenv.cli.manifest import load_manifest
+    from openenv.manifest import load_manifest
     from openenv.providers import LocalProcessProvider
     from openenv_conformance.cli import main as conformance
 

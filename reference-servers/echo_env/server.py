@@ -7,13 +7,15 @@ Binds ``$HOST`` (default 127.0.0.1; the container sets 0.0.0.0) on ``$PORT`` (de
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from openenv.server import create_app, run
 
 from .environment import EchoEnvironment
 
 # named_sessions: `openenv/session/create` + `/ws?session_id=`, which 0.10's MCPToolClient needs.
-app = create_app(EchoEnvironment, name="echo_env", version="1.0.0", named_sessions=True)
+MANIFEST = Path(__file__).with_name("openenv.yaml")
+app = create_app(EchoEnvironment, manifest=MANIFEST, named_sessions=True)
 
 
 def main() -> None:

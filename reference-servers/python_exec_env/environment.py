@@ -59,9 +59,7 @@ class PythonExecEnvironment(Environment):
         self._episode: Episode | None = None
         self._episode_id: str | None = None
 
-    def reset(
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> PyExecObservation:
+    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> PyExecObservation:
         self.close()
         self._episode = Episode(max_steps=self._max_steps)
         self._episode_id = episode_id or uuid.uuid4().hex

@@ -279,10 +279,7 @@ class Sandbox:
                     exited_at = now
                 if exited_at is not None and now - exited_at > _EXIT_GRACE_S:
                     break  # the interpreter is gone; stragglers get killed with the group
-                supervised = (
-                    _parse_status(status.data).get("isolation", {}).get("processes", "pidns")
-                    == "pidns"
-                )
+                supervised = _parse_status(status.data).get("isolation", {}).get("processes", "pidns") == "pidns"
                 limit = deadline + (_SUPERVISOR_GRACE_S if supervised else 0.0)
                 if now >= limit:
                     return out, err, status, exited_at is None

@@ -6,12 +6,14 @@ Binds ``$HOST`` (default 127.0.0.1; the container sets 0.0.0.0) on ``$PORT`` (de
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from openenv.server import create_app, run
 
 from .environment import PythonExecEnvironment
 
-app = create_app(PythonExecEnvironment, name="python_exec_env")
+MANIFEST = Path(__file__).with_name("openenv.yaml")
+app = create_app(PythonExecEnvironment, manifest=MANIFEST)
 
 
 def main() -> None:

@@ -95,6 +95,8 @@ class Conn:
         self.ws = ws
         self.subprotocol: str | None = ws.subprotocol
         self.closed: Closed | None = None
+        self._drained = False
+        """True once no more frames can be read (seen by recv, or closed by the harness)."""
 
     @property
     def mode(self) -> str | None:
@@ -128,7 +130,7 @@ class Conn:
 
     async def recv_raw(self, wait_s: float | None = None) -> str | bytes | Closed | None:
         """The next frame, a `Closed`, or None on timeout."""
-        if self.closed is not None:
+        if self.closed is not None and self._drained:
             return self.closed
         try:
             frame = await asyncio.wait_for(self.ws.recv(), wait_s or self.case.timeout_s)
@@ -137,6 +139,7 @@ class Conn:
             return None
         except ConnectionClosed as exc:
             self._record_close(exc)
+            self._drained = True
             assert self.closed is not None
             return self.closed
         if isinstance(frame, bytes):
@@ -186,6 +189,7 @@ class Conn:
                 await asyncio.wait_for(self.ws.close(), self.case.timeout_s)
             self.closed = Closed(self.ws.close_code, self.ws.close_reason or "")
             self.case.note(self.label, "close", f"closed by harness (code={self.ws.close_code})")
+        self._drained = True
 
     async def abort(self) -> None:
         """Drop the TCP connection without a close handshake."""
@@ -193,6 +197,7 @@ class Conn:
         transport = self.ws.transport
         transport.abort()
         self.closed = Closed(None, "aborted by harness")
+        self._drained = True
 
 
 class CaseContext:

@@ -121,3 +121,16 @@ def test_openapi_document_is_valid_and_typed(http: httpx.Client) -> None:
     assert set(document["paths"]) == {"/health", "/metadata", "/schema", "/reset", "/step", "/state", "/mcp"}
     action = document["components"]["schemas"]["Action"]
     assert action["properties"]["direction"]["enum"] == ["left", "right"]
+
+
+def test_manifest_drives_identity_and_limits(serve: Serve, tmp_path) -> None:
+    manifest = tmp_path / "openenv.yaml"
+    manifest.write_text(
+        "spec_version: 1\nname: line_env\nversion: 2.1.0\ndescription: A line walk.\n"
+        "limits: {max_sessions: 3, step_timeout_s: 7}\ntasks: [{name: walk, split: train}]\n"
+    )
+    server = serve(LineEnv, manifest=manifest)
+    metadata = httpx.get(f"{server.base_url}/metadata").json()
+    assert (metadata["name"], metadata["version"], metadata["description"]) == ("line_env", "2.1.0", "A line walk.")
+    assert metadata["limits"]["max_sessions"] == 3 and metadata["limits"]["step_timeout_s"] == 7
+    assert metadata["capabilities"]["tasks"] is True

@@ -15,9 +15,7 @@ MANIFEST = Path(__file__).resolve().parents[1] / "openenv.yaml"
 
 def test_manifest_is_valid_and_points_at_real_names() -> None:
     schemas = [json.loads(p.read_text()) for p in (ROOT / "schemas").glob("*.schema.json")]
-    registry = referencing.Registry().with_resources(
-        (s["$id"], referencing.Resource.from_contents(s)) for s in schemas
-    )
+    registry = referencing.Registry().with_resources((s["$id"], referencing.Resource.from_contents(s)) for s in schemas)
     manifest_schema = next(s for s in schemas if s["$id"].endswith("/Manifest.schema.json"))
     manifest = yaml.safe_load(MANIFEST.read_text())
     jsonschema.Draft202012Validator(manifest_schema, registry=registry).validate(manifest)

@@ -6,6 +6,7 @@ Contract: helpers raise `Fail`/`Undecided` with specific messages; they never de
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -23,8 +24,6 @@ from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
 MAX_EPISODE_STEPS = 100
 """Steps the harness takes at most while waiting for `done`."""
-REFUSAL_WAIT_S = 0.2
-"""How long a fresh base-mode connection is watched for an unsolicited refusal frame."""
 
 
 def disc(ctx: CaseContext) -> Discovery:
@@ -136,17 +135,26 @@ async def fill_to_capacity(
     ctx: CaseContext, *, v1: bool, limit: int
 ) -> tuple[list[Conn], HandshakeRefused | Conn, str | None]:
     """Open sessions until one is refused, before the upgrade (`HandshakeRefused`) or after it
-    (the refused `Conn` and its first frame). At most `limit` connections; `Unimplemented` when
-    none is refused. A base-mode server speaks first only to refuse; a v1 server greets."""
+    (the refused `Conn` and its first frame, or None when it was closed without one). At most
+    `limit` connections; `Unimplemented` when none is refused. A session counts as held once it
+    answered a `state` request (v1: once it sent its hello); anything else first is a refusal."""
     held: list[Conn] = []
     for n in range(limit):
         result = await ctx.try_connect(subprotocols=[V1] if v1 else None, label=f"c{n + 1}")
         if isinstance(result, HandshakeRefused):
             return held, result, None
-        first = await result.recv_raw() if v1 else await result.recv_raw(REFUSAL_WAIT_S)
-        if isinstance(first, Closed):
+        if not v1:
+            await result.send({"type": "state"})
+        first = await result.recv_raw()
+        if first is None:
+            raise Fail(f"{result.label}: neither a reply nor a refusal within the timeout")
+        if isinstance(first, Closed) or not isinstance(first, str):
             return held, result, None
-        if first is not None and not (v1 and '"session"' in str(first)):
-            return held, result, first if isinstance(first, str) else None
+        try:
+            kind = json.loads(first).get("type")
+        except (ValueError, AttributeError):
+            kind = None
+        if kind != ("session" if v1 else "state"):
+            return held, result, first
         held.append(result)
     raise Unimplemented(f"no capacity limit reached with {limit} sessions")

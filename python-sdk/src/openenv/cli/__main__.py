@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from openenv.cli import manifest as manifest_cmd
+from openenv import manifest as manifest_cmd
 
 
 class CliError(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Union
 
 import orjson
@@ -175,16 +176,23 @@ def create_app(
     *,
     name: str | None = None,
     env_class: type[Environment] | None = None,
+    manifest: str | Path | None = None,
     **settings: Any,
 ) -> OpenEnvApp:
     """Build the ASGI app serving `env` (an `Environment` subclass or a zero-argument factory).
 
     Args:
         env: the environment class, or a factory returning a fresh instance per session.
-        name: the environment name (defaults to the class name).
+        name: the environment name (defaults to the manifest's, then the class name).
         env_class: the class the factory returns (required with a factory).
+        manifest: an `openenv.yaml` whose name, version, description, limits and tasks the
+            server adopts (OE-HTTP-004, OE-MAN-010); explicit arguments win.
         **settings: any `ServerConfig` field (`max_sessions`, `step_timeout_s`, ...).
     """
     cls = env if isinstance(env, type) else env_class
-    resolved = name or (cls.__name__ if cls is not None else "environment")
+    if manifest is not None:
+        from openenv.manifest import load_manifest, server_settings
+
+        settings = {**server_settings(load_manifest(Path(manifest))), **settings}
+    resolved = name or settings.pop("name", None) or (cls.__name__ if cls is not None else "environment")
     return OpenEnvApp(env, ServerConfig(name=resolved, **settings), env_class=env_class)

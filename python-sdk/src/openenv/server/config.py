@@ -22,6 +22,7 @@ class ServerConfig:
         idle_timeout_s: a session with no inbound frame for this long is closed, seconds.
         v1: whether the `openenv.v1` subprotocol is offered.
         retry_after_s: the `Retry-After` sent with a capacity refusal.
+        tasks: the environment declares tasks (its manifest has `tasks`).
         named_sessions: serve `openenv/session/create|close` on `POST /mcp` and `/ws?session_id=`
             attach, for 0.10 MCP clients (session ids are then bearer secrets, OE-SEC-002).
     """
@@ -36,6 +37,7 @@ class ServerConfig:
     v1: bool = True
     retry_after_s: int = 1
     named_sessions: bool = False
+    tasks: bool = False
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1:

@@ -1,4 +1,5 @@
-"""`openenv validate`: check an `openenv.yaml` against the manifest schema (generated model)."""
+"""`openenv.yaml` manifests: load and validate against `schemas/Manifest.schema.json` (the generated
+`Manifest` model), and derive server settings from them (`create_app(..., manifest=...)`)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,20 @@ def load_manifest(path: Path) -> Any:
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ManifestError(f"{path}: {field}: {first['msg']}{more}") from None
+
+
+def server_settings(manifest: Any) -> dict[str, Any]:
+    """`ServerConfig` fields a manifest determines: name, version, description, limits, tasks."""
+    settings: dict[str, Any] = {"name": manifest.name}
+    for key in ("version", "description"):
+        value = getattr(manifest, key, None)
+        if value is not None:
+            settings[key] = " ".join(str(value).split())
+    limits = getattr(manifest, "limits", None)
+    if limits is not None:
+        settings.update(limits.model_dump(exclude_none=True))
+    settings["tasks"] = bool(getattr(manifest, "tasks", None))
+    return settings
 
 
 def validate_command(args: argparse.Namespace) -> int:
