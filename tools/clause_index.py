@@ -149,10 +149,7 @@ def iter_blocks(lines: Sequence[str]) -> Iterator[Block]:
             continue
         stripped = line.strip()
         starts_new = (
-            not stripped
-            or stripped.startswith("#")
-            or stripped.startswith("|")
-            or LIST_ITEM_RE.match(line) is not None
+            not stripped or stripped.startswith("#") or stripped.startswith("|") or LIST_ITEM_RE.match(line) is not None
         )
         if starts_new and current:
             yield Block(start, tuple(current))

@@ -109,17 +109,13 @@ class Linter:
                 self.clauses.append(clause)
                 if clause.id in seen:
                     first = seen[clause.id]
-                    self.report(
-                        page, clause.line, f"{clause.id}: duplicate id (first at {first.page})"
-                    )
+                    self.report(page, clause.line, f"{clause.id}: duplicate id (first at {first.page})")
                 else:
                     seen[clause.id] = clause
                 if clause.level is None:
                     self.report(page, clause.line, f"{clause.id}: no RFC 2119 key word, no level")
                 if clause.side in ("client", "tool") and clause.testable:
-                    self.report(
-                        page, clause.line, f"{clause.id}: a {clause.side} clause needs 'untestable'"
-                    )
+                    self.report(page, clause.line, f"{clause.id}: a {clause.side} clause needs 'untestable'")
                 for word in LOWER_IN_CLAUSE_RE.finditer(strip_code(clause.text)):
                     self.report(
                         page,
@@ -139,8 +135,7 @@ class Linter:
                     self.report(
                         page,
                         block.start,
-                        f"{word.group(0)!r} outside a clause reads as a requirement; make it a "
-                        "clause or rephrase",
+                        f"{word.group(0)!r} outside a clause reads as a requirement; make it a clause or rephrase",
                     )
 
     def check_id_references(self) -> None:
@@ -208,10 +203,7 @@ class Linter:
             if level not in ("base", "v1"):
                 self.report(errors_md, line, f"{code}: level must be 'base' or 'v1', not {level!r}")
         if not schema.exists():
-            self.notes.append(
-                "note: schemas/ErrorCode.schema.json does not exist yet; "
-                "errors.md registry not compared"
-            )
+            self.notes.append("note: schemas/ErrorCode.schema.json does not exist yet; errors.md registry not compared")
             return
         try:
             enum = schema_enum(json.loads(schema.read_text(encoding="utf-8")))
@@ -223,9 +215,7 @@ class Linter:
             self.report(errors_md, rows[0][0], f"{code} is in ErrorCode.schema.json, not in table")
         for line, code, _ in rows:
             if code not in enum:
-                self.report(
-                    errors_md, line, f"{code} is in the table, not in ErrorCode.schema.json"
-                )
+                self.report(errors_md, line, f"{code} is in the table, not in ErrorCode.schema.json")
             if table.count(code) > 1:
                 self.report(errors_md, line, f"{code} appears more than once in the table")
 
@@ -307,9 +297,7 @@ def schema_enum(schema: object) -> list[str]:
         return [str(v) for v in schema["enum"]]
     for key in ("oneOf", "anyOf"):
         branches = schema.get(key)
-        if isinstance(branches, list) and all(
-            isinstance(b, dict) and "const" in b for b in branches
-        ):
+        if isinstance(branches, list) and all(isinstance(b, dict) and "const" in b for b in branches):
             return [str(b["const"]) for b in branches]
     defs = schema.get("$defs")
     if isinstance(defs, dict) and "ErrorCode" in defs:

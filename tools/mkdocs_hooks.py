@@ -66,6 +66,4 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
 def on_page_markdown(markdown: str, *, page: Page, **_: Any) -> str:
     if not page.file.src_uri.startswith("spec/"):
         return markdown
-    return CLAUSE_RE.sub(
-        lambda m: f'{m.group(1)}<a id="{m.group(2).lower()}"></a>**{m.group(2)}**', markdown
-    )
+    return CLAUSE_RE.sub(lambda m: f'{m.group(1)}<a id="{m.group(2).lower()}"></a>**{m.group(2)}**', markdown)

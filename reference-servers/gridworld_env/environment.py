@@ -20,7 +20,6 @@ from pydantic import Field
 
 from .game import MASK64, Game, GameConfig, new_game
 
-
 MAX_PROTOCOL_SEED = 2**53 - 1
 """The largest seed a `reset` frame may carry (OE-WS-011)."""
 

@@ -65,8 +65,7 @@ def test_check_detects_stale_title(tree: Path, capsys: pytest.CaptureFixture[str
 def test_check_detects_new_clause(tree: Path) -> None:
     page = tree / "spec" / "limits.md"
     page.write_text(
-        page.read_text(encoding="utf-8")
-        + "\n**OE-LIM-099** *Extra.* [client, v1, untestable] A client MAY wait.\n"
+        page.read_text(encoding="utf-8") + "\n**OE-LIM-099** *Extra.* [client, v1, untestable] A client MAY wait.\n"
     )
     assert clause_index.main(["--root", str(tree), "--check"]) == 1
     clause_index.main(["--root", str(tree)])

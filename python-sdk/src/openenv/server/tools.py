@@ -106,7 +106,7 @@ class MCPEnvironment(Environment):
 
     action_type = CallToolAction  # ListToolsAction is accepted too (see `action_types`)
     observation_type = CallToolObservation
-    reset_observation_type = Observation
+    reset_observation_type: ClassVar[type[Observation] | None] = Observation
     action_types: ClassVar[tuple[type[pydantic.BaseModel], ...]] = (CallToolAction, ListToolsAction)
     _tool_specs: ClassVar[dict[str, ToolSpec]]
 
