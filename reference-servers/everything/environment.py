@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from openenv import Action, Observation, State
-from openenv.server import EnvironmentFault, MCPEnvironment, tool
+from openenv.server import Environment, EnvironmentFault, tool
 from openenv.server.faults import InvalidRequest
 from pydantic import Field
 
@@ -101,16 +101,17 @@ class ResetOptions(pydantic.BaseModel):
     step_delay_s: float = Field(default=0.0, ge=0.0, le=MAX_STEP_DELAY_S)
 
 
-class EverythingEnvironment(MCPEnvironment):
+class EverythingEnvironment(Environment):
     """Seeded counter game: reach the target with add/sub moves; every optional feature in use."""
 
-    action_type = EverythingAction  # type: ignore[assignment]  # typed steps, tools via JSON-RPC
-    observation_type = EverythingObservation  # type: ignore[assignment]
+    action_type = EverythingAction  # typed steps; the @tool methods are served as JSON-RPC
+    observation_type = EverythingObservation
     reset_observation_type = EverythingResetObservation
     state_type = EverythingState
 
     def __init__(self) -> None:
-        super().__init__()
+        self.episode_id: str | None = None
+        self.step_count = 0
         self.options = ResetOptions()
         self.seed: int | None = None
         self.value = 0
@@ -118,7 +119,7 @@ class EverythingEnvironment(MCPEnvironment):
         self.total_reward = 0.0
         self.done = False
 
-    async def reset(  # type: ignore[override]
+    async def reset(  # type: ignore[override]  # typed reset options beyond seed/episode_id
         self,
         seed: int | None = None,
         episode_id: str | None = None,

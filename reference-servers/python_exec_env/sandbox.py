@@ -237,6 +237,21 @@ class Sandbox:
         elapsed_ms = (time.monotonic() - start) * 1000.0
         report = _parse_status(status.data)
         if "error" in report or "isolation" not in report:
+            if killed or report.get("timed_out") or time.monotonic() >= start + timeout_s:
+                # The deadline fell inside the sandbox's own set-up: the run timed out, it did
+                # not fail (a timeout shorter than set-up is the caller's choice, not a fault).
+                return RunResult(
+                    stdout="",
+                    stderr=f"TimeoutError: the {timeout_s:g} s limit expired before the program started",
+                    exit_code=-1,
+                    timed_out=True,
+                    execution_time_ms=elapsed_ms,
+                    stdout_truncated=False,
+                    stderr_truncated=False,
+                    files_changed=(),
+                    isolation=probe_isolation(self.interpreter),
+                    pid=proc.pid,
+                )
             reason = report.get("error", f"launcher exited {returncode} before reporting")
             raise SandboxError(f"sandbox set-up failed: {reason}")
         timed_out = killed or bool(report.get("timed_out"))

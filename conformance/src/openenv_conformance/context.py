@@ -28,6 +28,36 @@ from openenv_conformance.verdicts import Fail, Undecided
 from openenv_conformance.wire_schema import SchemaSet
 
 V1 = "openenv.v1"
+
+
+def _error_part(data: str) -> str | None:
+    """The error text of a reply (error frame data, JSON-RPC error, HTTP `detail`) if it has a trace.
+
+    Observations are environment output (a code sandbox's stderr legitimately holds tracebacks of the
+    user's program); OE-SEC-003 is about the server's own error reports.
+    """
+    start = data.find("{")
+    if start < 0:
+        return data  # a non-JSON body with a trace (e.g. a plain-text 500)
+    try:
+        obj = json.loads(data[start:])
+    except ValueError:
+        return data  # not JSON: the trace is the server's
+    if not isinstance(obj, dict):
+        return None
+    parts = []
+    if obj.get("type") == "error":
+        parts.append(obj.get("data"))
+    if "error" in obj:
+        parts.append(obj["error"])
+    if "detail" in obj:
+        parts.append(obj["detail"])
+    if isinstance(obj.get("data"), dict) and "error" in obj["data"]:  # an `mcp` frame's JSON-RPC error
+        parts.append(obj["data"]["error"])
+    text = json.dumps(parts)
+    return text if TRACEBACK.search(text) else None
+
+
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\bFile \"[^\"]+\", line \d+")
 """What a leaked Python stack trace looks like in an error message (OE-SEC-003)."""
 MAX_FRAME_BYTES = 64 * 1024 * 1024
@@ -221,7 +251,7 @@ class CaseContext:
 
     # -- recording ---------------------------------------------------------------------------
     def note(self, conn: str, kind: str, data: str, size: int | None = None) -> None:
-        if kind == "recv" and TRACEBACK.search(data):
+        if kind == "recv" and TRACEBACK.search(data) and _error_part(data) is not None:
             self.run.cache.setdefault("leaks", []).append(f"{self.case_id}: {data[:500]}")
         text, cut = _cut(data)
         self.transcript.append(Event((time.perf_counter() - self._t0) * 1000.0, conn, kind, text, size or cut))

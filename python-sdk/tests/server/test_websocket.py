@@ -362,3 +362,24 @@ def test_named_sessions_are_off_by_default(line_server) -> None:
     create = {"jsonrpc": "2.0", "id": 1, "method": "openenv/session/create"}
     assert httpx.post(f"{line_server.base_url}/mcp", json=create).json()["error"]["code"] == -32601
     assert EchoEnv  # the echo fixture enables them explicitly
+
+
+def test_typed_environment_with_tools(serve: Serve) -> None:
+    from openenv.server import tool
+
+    class PeekableLine(LineEnv):
+        @tool
+        async def peek(self) -> dict:
+            """The current position (not a step)."""
+            return {"position": self.position}
+
+    server = serve(PeekableLine)
+    assert httpx.get(f"{server.base_url}/metadata").json()["capabilities"]["mcp"] is True
+    with Peer(server.ws_url, v1=True) as peer:
+        peer.ask({"type": "reset"})
+        assert peer.ask(STEP)["data"]["observation"]["position"] == 2  # steps stay typed
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "peek"}}
+        assert peer.ask({"type": "mcp", "data": call})["data"]["result"]["structuredContent"] == {"position": 2}
+        tool_step = {"type": "step", "data": {"type": "call_tool", "tool_name": "peek", "arguments": {}}}
+        assert peer.ask(tool_step)["data"]["code"] == "VALIDATION_ERROR"  # not a step action here
+        assert peer.ask({"type": "state"})["data"]["step_count"] == 1

@@ -254,3 +254,10 @@ def test_bad_limits_and_oversized_code_are_rejected(box: Sandbox) -> None:
         SandboxLimits(cpu_seconds=0)
     with pytest.raises(ValueError, match="limit is"):
         box.run("#" * 1_000_001, timeout_s=1)
+
+
+@pytest.mark.parametrize("timeout_s", [5e-324, 1e-6, 0.001])
+def test_timeout_shorter_than_set_up_is_a_timeout_not_a_failure(box: Sandbox, timeout_s: float) -> None:
+    """Found by schemathesis through POST /step: a tiny limit used to raise SandboxError (HTTP 500)."""
+    result = box.run("print('never')", timeout_s=timeout_s)
+    assert result.timed_out and result.exit_code == -1 and "never" not in result.stdout

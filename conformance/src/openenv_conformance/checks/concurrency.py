@@ -50,15 +50,20 @@ async def isolation(ctx: CaseContext) -> str | None:
     ids = [f"iso-{ctx.rng.getrandbits(32):08x}-{i}" for i in range(n)]
     await asyncio.gather(*(c.request(reset_frame(ctx, episode_id=e)) for c, e in zip(conns, ids, strict=True)))
     action = disc(ctx).valid_action()
-    for i, conn in enumerate(conns):  # session i takes i+1 steps
+    taken: list[int] = []
+    for i, conn in enumerate(conns):  # session i takes i+1 steps, fewer if its episode ends first
+        count = 0
         for _ in range(i + 1):
-            await step_ok(conn, action)
+            count += 1
+            if (await step_ok(conn, action)).get("done") is True:
+                break
+        taken.append(count)
     states = await asyncio.gather(*(state_of(c) for c in conns))
     for i, state in enumerate(states):
         if state.get("episode_id") != ids[i]:
             raise Fail(f"session {i + 1}: episode_id {state.get('episode_id')!r}, sent {ids[i]!r}")
-        if state.get("step_count") != i + 1:
-            raise Fail(f"session {i + 1}: step_count {state.get('step_count')!r}, took {i + 1}")
+        if state.get("step_count") != taken[i]:
+            raise Fail(f"session {i + 1}: step_count {state.get('step_count')!r}, took {taken[i]}")
     return f"{n} sessions isolated"
 
 

@@ -274,6 +274,7 @@ async def _offers_streamable(ctx: CaseContext) -> bool:
 async def streamable_sdk(ctx: CaseContext) -> str | None:
     if not await _offers_streamable(ctx):
         raise Unimplemented("POST /mcp does not answer MCP initialize (no streamable HTTP)")
+    await _tools_or_skip(ctx)  # an environment without tools answers tools/list with an error (OE-MCP-015)
     try:
         from mcp import ClientSession
         from mcp.client.streamable_http import streamable_http_client

@@ -5,7 +5,8 @@ from openenv.server.config import ServerConfig
 from openenv.server.environment import Environment
 from openenv.server.faults import EnvironmentFault
 from openenv.server.runner import load_app, run
-from openenv.server.tools import MCPEnvironment, tool
+from openenv.server.tools import MCPEnvironment
+from openenv.server.toolspec import tool
 
 __all__ = [
     "Environment",

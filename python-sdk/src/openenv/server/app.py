@@ -53,7 +53,8 @@ class OpenEnvApp:
         self.env_class: type[Environment] = env_class
         self.config = config
         self.active_sessions = 0
-        self.is_mcp = issubclass(env_class, MCPEnvironment)
+        self.is_mcp = issubclass(env_class, MCPEnvironment)  # steps are tool calls
+        self.has_tools = bool(env_class.tool_specs())  # tools are served as JSON-RPC
         if self.is_mcp:
             assert issubclass(env_class, MCPEnvironment)
             actions: Any = Union[env_class.action_types]  # noqa: UP007 — a runtime union of the tool actions
@@ -138,12 +139,20 @@ class OpenEnvApp:
             await self._deny(scope, send, 503, self.capacity_body(), headers)
             return
         self.active_sessions += 1
+        released = False
+
+        def release() -> None:  # once; before the closing handshake completes (OE-LIM-014)
+            nonlocal released
+            if not released:
+                released = True
+                self.active_sessions -= 1
+
         try:
-            await SessionRunner(self, scope, receive, send).run()
+            await SessionRunner(self, scope, receive, send, release=release).run()
         except Exception:
             log.exception("session failed")
         finally:
-            self.active_sessions -= 1
+            release()
 
     @staticmethod
     async def _deny(scope: Scope, send: SendFn, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
+from openenv.server.toolspec import ToolCallFailed, ToolSpec, collect_tools, validated_arguments
 from openenv.types import Action, Observation, State
 
 
@@ -32,6 +33,29 @@ class Environment:
     then stalls every session of the server)."""
     description: ClassVar[str | None] = None
     """A one-paragraph description for `/metadata` (defaults to the class docstring)."""
+
+    _tool_specs: ClassVar[dict[str, ToolSpec]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._tool_specs = collect_tools(cls)
+
+    @classmethod
+    def tool_specs(cls) -> list[ToolSpec]:
+        """The environment's `@tool` methods, sorted by name (served as MCP tools)."""
+        return [cls._tool_specs[name] for name in sorted(cls._tool_specs)]
+
+    @classmethod
+    def find_tool(cls, name: str, arguments: dict[str, Any]) -> tuple[ToolSpec, dict[str, Any]]:
+        """The tool and its validated arguments.
+
+        Raises:
+            ToolCallFailed: unknown tool (`tool_not_found`) or bad arguments (`invalid_args`).
+        """
+        spec = cls._tool_specs.get(name)
+        if spec is None:
+            raise ToolCallFailed("tool_not_found", f"Unknown tool: {name!r}")
+        return spec, validated_arguments(spec, name, arguments)
 
     def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:
         """Start a new episode and return its first observation."""

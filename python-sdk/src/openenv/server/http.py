@@ -168,7 +168,7 @@ class HttpEndpoints:
             "documentation_url": None,
             "protocols": [SUBPROTOCOL_V1] if config.v1 else [],
             "limits": config.limits(),
-            "capabilities": {"mcp": app.is_mcp, "http_simulation": True, "tasks": config.tasks},
+            "capabilities": {"mcp": app.has_tools, "http_simulation": True, "tasks": config.tasks},
         }
 
     async def openapi(self, body: bytes) -> tuple[int, Any]:

@@ -11,13 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from openenv.server.host import EnvHost
-from openenv.server.tools import (
-    MCPEnvironment,
-    ToolCallFailed,
-    failed_call_observation,
-    list_tools_observation,
-    tool_result,
-)
+from openenv.server.tools import MCPEnvironment, failed_call_observation, list_tools_observation
+from openenv.server.toolspec import ToolCallFailed, tool_result
 from openenv.types import CallToolAction, CallToolObservation, ListToolsAction, Observation
 
 if TYPE_CHECKING:
@@ -131,13 +126,11 @@ class McpDispatcher:
             }
         if method == "ping":
             return {}
-        if method in ("tools/list", "tools/call") and not issubclass(env_cls, MCPEnvironment):
+        if method in ("tools/list", "tools/call") and not self.app.has_tools:
             raise LookupError(method)  # OE-MCP-015: no tools → -32601
         if method == "tools/list":
-            assert issubclass(env_cls, MCPEnvironment)
             return {"tools": [spec.as_mcp() for spec in env_cls.tool_specs()]}
         if method == "tools/call":
-            assert issubclass(env_cls, MCPEnvironment)
             name = params.get("name")
             arguments = params.get("arguments", {})
             if not isinstance(name, str) or not isinstance(arguments, dict):

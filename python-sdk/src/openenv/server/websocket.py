@@ -41,8 +41,17 @@ def offered_subprotocols(scope: Scope) -> list[str]:
 class SessionRunner:
     """Serves one accepted WebSocket connection until it closes."""
 
-    def __init__(self, app: OpenEnvApp, scope: Scope, receive: Receive, send: SendFn) -> None:
+    def __init__(
+        self,
+        app: OpenEnvApp,
+        scope: Scope,
+        receive: Receive,
+        send: SendFn,
+        *,
+        release: Callable[[], None] = lambda: None,
+    ) -> None:
         self.app = app
+        self.release = release
         self.receive = receive
         self.send = send
         config = app.config
@@ -86,6 +95,7 @@ class SessionRunner:
             await self._write(self.session.hello())
             await self._serve()
         finally:
+            self.release()
             if self.named is not None:
                 self.app.named.detach(self.named)
             elif self.host is not None:
@@ -223,6 +233,7 @@ class SessionRunner:
                     await send({"type": "websocket.send", "text": output.text})
                 else:
                     self.closed = True
+                    self.release()  # the slot is free before the peer sees the close (OE-LIM-014)
                     await send({"type": "websocket.close", "code": output.code, "reason": output.reason})
         except OSError:  # the peer went away mid-write (uvicorn raises ClientDisconnected)
             self.closed = True
