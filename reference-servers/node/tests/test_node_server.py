@@ -349,3 +349,15 @@ def test_node_test_suite_passes(entry: Path) -> None:
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "# fail 0" in run.stdout
+
+
+@pytest.mark.parametrize("url_fixture", ["echo_url", "grid_url"])
+def test_node_server_passes_every_must_of_the_conformance_suite(
+    url_fixture: str, request: pytest.FixtureRequest
+) -> None:
+    from openenv_conformance import Outcome, run_suite
+
+    report = run_suite(request.getfixturevalue(url_fixture), profiles="all")
+    blocking = [f"{c.id}: {c.message}" for c in report.cases if c.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    assert blocking == [] and report.passed, blocking
+    assert any(c.id == "v1.negotiate" and c.outcome is Outcome.PASS for c in report.cases)
