@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from openenv.manifest import load_manifest
 from openenv.providers import LocalProcessProvider
 from openenv_conformance import Outcome, run_suite
