@@ -10,7 +10,8 @@ records whether it did. Measurements, interleaved side by side for ``--runs`` ro
                     use): K sessions reset, then step in a closed loop; after ``--warmup`` s,
                     aggregate steps/s and p50/p99 step latency over ``--duration`` s (K=1 is the
                     sequential figure);
-* ``new_session``   Node.js: new ``/ws`` connection + first reset + close, p50/p99;
+* ``new_session``   Node.js: new ``/ws`` connection + first reset + close, p50/p99 (by default on
+                    a bare TCP socket, ``--connect-client raw``: half the client CPU of ``ws``);
 * ``py_conc_<K>``   cross-check with the Python asyncio ``websockets`` client (``--py-crosscheck``);
 * ``sync_client``   sequential steps through each project's own sync client (0.10's
                     ``GenericEnvClient(...).sync()`` in ``.venv-openenv010``, ours
@@ -100,6 +101,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     p.add_argument("--connects", type=int, default=300, help="new sessions per run")
     p.add_argument("--connect-warmup", type=int, default=20, help="unmeasured new sessions first")
+    p.add_argument(
+        "--connect-client",
+        choices=node_loadgen.CONNECT_CLIENTS,
+        default="raw",
+        help="new_session client: bare TCP socket (raw) or the ws package",
+    )
     p.add_argument(
         "--py-crosscheck",
         type=int,
@@ -306,7 +313,12 @@ class Contender:
             (
                 "new_session",
                 lambda: node_loadgen.connect_reset(
-                    srv.ws_url, srv.pid, a.connects, warmup_count=a.connect_warmup, reset_frame=reset
+                    srv.ws_url,
+                    srv.pid,
+                    a.connects,
+                    warmup_count=a.connect_warmup,
+                    reset_frame=reset,
+                    client=a.connect_client,
                 ),
             )
         )

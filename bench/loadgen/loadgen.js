@@ -26,6 +26,7 @@
 'use strict';
 
 const fs = require('fs');
+const net = require('net');
 const WebSocket = require('ws');
 
 const LIMITS = {
@@ -37,6 +38,7 @@ const LIMITS = {
   timeout: [0.1, 300],
   'server-pid': [1, 2 ** 31 - 1],
 };
+const CLIENTS = ['raw', 'ws'];
 const DEFAULTS = {
   connections: 64,
   warmup: 1,
@@ -46,6 +48,7 @@ const DEFAULTS = {
   timeout: 30,
   'reset-frame': '{"type":"reset"}',
   'expect-prefix': '{"type":"observation"',
+  client: 'raw',
 };
 const MAX_OPENING = 256;
 const CLOSE_FRAME = Buffer.from('{"type":"close"}');
@@ -80,10 +83,11 @@ function parseArgs(argv) {
       const [lo, hi] = LIMITS[name];
       if (!Number.isFinite(n) || n < lo || n > hi) fail(`--${name} must be a number in ${lo}..${hi}`);
       opts[name] = n;
-    } else if (['url', 'reset-frame', 'expect-prefix'].includes(name)) opts[name] = value;
+    } else if (['url', 'reset-frame', 'expect-prefix', 'client'].includes(name)) opts[name] = value;
     else fail(`unknown option --${name}`);
   }
-  if (!opts.url || !/^wss?:\/\//.test(opts.url)) fail('--url ws://HOST:PORT/ws is required');
+  if (!opts.url || !/^ws:\/\//.test(opts.url)) fail('--url ws://HOST:PORT/PATH is required');
+  if (!CLIENTS.includes(opts.client)) fail(`--client must be one of ${CLIENTS.join(', ')}`);
   for (const name of ['connections', 'count', 'warmup-count']) {
     if (!Number.isInteger(opts[name])) fail(`--${name} must be an integer`);
   }
@@ -288,7 +292,13 @@ function runConnectReset(opts) {
     if (round === warm) win.begin();
     if (round === total) {
       win.end();
-      const result = { mode: 'connect_reset', ...win.stats(opts.count), ...percentiles(samples), warmup_count: warm };
+      const result = {
+        mode: 'connect_reset',
+        client: 'ws',
+        ...win.stats(opts.count),
+        ...percentiles(samples),
+        warmup_count: warm,
+      };
       process.stdout.write(JSON.stringify(result) + '\n');
       process.exit(0);
     }
@@ -319,6 +329,97 @@ function runConnectReset(opts) {
   next();
 }
 
+// A client frame (FIN, masked with the all-zero key, so the payload goes out as is).
+function maskedFrame(opcode, payload) {
+  const len = payload.length;
+  if (len > 0xffff) fail('frame too large');
+  const head = len < 126 ? Buffer.from([0x80 | opcode, 0x80 | len]) : Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 0xff]);
+  return Buffer.concat([head, Buffer.alloc(4), payload]);
+}
+
+// connect_reset on a bare TCP socket: a pre-built upgrade request, pre-encoded frames, and just
+// enough parsing to find the 101 status line, the end of the headers and the first frame.
+function runConnectResetRaw(opts) {
+  const url = new URL(opts.url);
+  const port = Number(url.port || 80);
+  const request = Buffer.from(
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+      'Sec-WebSocket-Version: 13\r\n\r\n',
+  );
+  const resetFrame = maskedFrame(0x1, Buffer.from(opts['reset-frame']));
+  const goodbye = Buffer.concat([maskedFrame(0x1, CLOSE_FRAME), maskedFrame(0x8, Buffer.from([0x03, 0xe8]))]);
+  const prefix = Buffer.from(opts['expect-prefix']);
+  const headEnd = Buffer.from('\r\n\r\n');
+  const warm = opts['warmup-count'];
+  const total = warm + opts.count;
+  const samples = [];
+  const win = new Window(opts['server-pid']);
+  let round = 0;
+  let started = 0n;
+  stallGuard(opts.timeout, () => [started]);
+
+  function next() {
+    if (round === warm) win.begin();
+    if (round === total) {
+      win.end();
+      const result = {
+        mode: 'connect_reset',
+        client: 'raw',
+        ...win.stats(opts.count),
+        ...percentiles(samples),
+        warmup_count: warm,
+      };
+      process.stdout.write(JSON.stringify(result) + '\n');
+      process.exit(0);
+    }
+    const measured = round >= warm;
+    round++;
+    const t0 = process.hrtime.bigint();
+    started = t0;
+    let buf = Buffer.alloc(0);
+    let state = 'handshake'; // handshake -> reply -> closing
+    const sock = net.connect({ host: url.hostname, port, noDelay: true }, () => sock.write(request));
+    sock.on('data', (chunk) => {
+      if (state === 'closing') return;
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (state === 'handshake') {
+        const end = buf.indexOf(headEnd);
+        if (end < 0) return;
+        if (buf.toString('latin1', 0, 13) !== 'HTTP/1.1 101 ') fail(`handshake refused: ${buf.toString('latin1', 0, 200)}`);
+        buf = buf.subarray(end + 4);
+        state = 'reply';
+        sock.write(resetFrame);
+      }
+      if (buf.length < 2) return;
+      let len = buf[1] & 0x7f;
+      let off = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        off = 4;
+      } else if (len === 127) fail('reply frame too large');
+      if (buf.length < off + Math.min(len, prefix.length)) return;
+      const now = process.hrtime.bigint();
+      if ((buf[0] & 0x0f) !== 0x1 || buf.compare(prefix, 0, prefix.length, off, off + prefix.length) !== 0) {
+        fail(`unexpected reply: ${buf.subarray(0, 300).toString()}`);
+      }
+      if (measured) samples.push(Number(now - t0));
+      state = 'closing';
+      sock.end(goodbye);
+    });
+    sock.on('close', () => {
+      started = 0n;
+      if (state !== 'closing') fail(`connection closed during ${state}`);
+      setImmediate(next);
+    });
+    sock.on('error', (err) => fail(`connect_reset round ${round}: ${err.message}`));
+  }
+
+  next();
+}
+
 const opts = parseArgs(process.argv.slice(2));
 if (opts.mode === 'steps') runSteps(opts);
+else if (opts.client === 'raw') runConnectResetRaw(opts);
 else runConnectReset(opts);

@@ -66,7 +66,8 @@ def test_bench_both_sides_and_ceiling(tmp_path: Path) -> None:
             assert 0 < row["p50_ms"] <= row["p99_ms"] < 10_000, (side, name, row)
         assert res["conc_1"]["sessions"] == 1 and res["conc_8"]["sessions"] == 8
         assert res["conc_8"]["per_session_min"] > 0
-        assert res["new_session"]["ops"] == 5
+        assert res["new_session"]["ops"] == 5 and res["new_session"]["mode"] == "connect_reset"
+        assert res["new_session"]["client"] == "raw"
         assert res["py_conc_4"]["sessions"] == 4
     for side in ("legacy", "ours"):
         assert results[side]["sync_client"]["ops"] == 50

@@ -7,14 +7,14 @@ replies (`openenv.protocol.client.ClientSession`) and turning replies into `Step
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pydantic
 
-from openenv.errors import InvalidActionError
+from openenv.errors import InvalidActionError, RemoteProtocolError, SessionLostError
 from openenv.protocol import SUBPROTOCOL_V1
-from openenv.protocol.client import Outcome, parse_observation
+from openenv.protocol.client import ClientSession, Outcome, parse_observation
 from openenv.protocol.codes import Mode
 from openenv.types import Observation, State, StepResult
 
@@ -119,3 +119,115 @@ class ResultParser(Generic[ObsT]):
         if self.state_type is None:
             return State.model_validate(outcome.data)
         return self.state_type.model_validate(outcome.data)
+
+
+def reset_data(seed: int | None, episode_id: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The `data` of a `reset` frame."""
+    data = dict(kwargs)
+    if seed is not None:
+        data["seed"] = seed
+    if episode_id is not None:
+        data["episode_id"] = episode_id
+    return data
+
+
+def rpc_request(method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """A JSON-RPC request for an `mcp` frame (replies come in order, so one id suffices)."""
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
+
+
+def rpc_result(method: str, reply: dict[str, Any]) -> dict[str, Any]:
+    """The `result` of a JSON-RPC reply; a JSON-RPC `error` raises `RemoteProtocolError`."""
+    if "error" in reply:
+        error = reply["error"] if isinstance(reply["error"], dict) else {}
+        raise RemoteProtocolError(f"MCP {method} failed: {error.get('code')} {error.get('message')}")
+    result = reply.get("result")
+    return result if isinstance(result, dict) else {}
+
+
+def tool_value(name: str, result: dict[str, Any]) -> Any:
+    """A `tools/call` result's value: `data` (0.10) or `structuredContent`; raises on `isError`."""
+    if result.get("isError") or result.get("is_error"):
+        raise RemoteProtocolError(f"tool {name} failed: {result.get('content')}")
+    if "data" in result:
+        return result["data"]
+    return result.get("structuredContent", result.get("content"))
+
+
+class ClientBase(Generic[ObsT]):
+    """State and settings the async and sync clients share (no I/O)."""
+
+    observation_type: ClassVar[type[Observation] | None] = None
+    state_type: ClassVar[type[State] | None] = None
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 10.0,
+        max_message_bytes: int | None = None,
+        protocol: ProtocolChoice = "auto",
+        headers: dict[str, str] | None = None,
+        provider: Any = None,
+    ) -> None:
+        if base_url is None and provider is None:
+            raise ValueError("pass base_url= or provider=")
+        options: dict[str, Any] = {
+            "timeout_s": timeout_s,
+            "connect_timeout_s": connect_timeout_s,
+            "protocol": protocol,
+            "headers": dict(headers or {}),
+        }
+        if max_message_bytes is not None:
+            options["max_message_bytes"] = max_message_bytes
+        self._options = options
+        self.settings = ClientSettings(base_url=base_url or "http://unset", **options)
+        self.provider = provider
+        self._server: Any = None
+        self._parser: ResultParser[ObsT] = ResultParser(self.observation_type, self.state_type)
+        self._core: ClientSession | None = None
+        self._lost: SessionLostError | None = None
+        self._closed = False
+        self._ws: Any = None
+        self._lock = self._make_lock()
+
+    def _make_lock(self) -> Any:
+        """The lock serialising requests (the twins choose asyncio's or threading's)."""
+        raise NotImplementedError
+
+    @property
+    def mode(self) -> Mode | None:
+        """The negotiated mode (None before connecting)."""
+        return self._core.mode if self._core else None
+
+    @property
+    def session_id(self) -> str | None:
+        """The server's id of this session (v1 only)."""
+        return self._core.session_id if self._core else None
+
+    @property
+    def limits(self) -> dict[str, Any]:
+        """The limits the server advertised in its v1 hello ({} in base mode)."""
+        return dict(self._core.limits) if self._core else {}
+
+    def _use_server(self, server: Any) -> None:
+        """Point the settings at a server a provider started."""
+        self._server = server
+        self.settings = ClientSettings(base_url=server.base_url, **self._options)
+
+    def _session_for(self, subprotocol: str | None) -> ClientSession:
+        """The protocol core for the subprotocol the server selected, checked against the settings."""
+        core = ClientSession.after_handshake(subprotocol)
+        if self.settings.protocol == "v1" and core.mode is not Mode.V1:
+            raise RemoteProtocolError("the server does not support the openenv.v1 subprotocol")
+        return core
+
+    def _step_result(self, outcome: Outcome) -> StepResult[ObsT]:
+        assert self._core is not None
+        return self._parser.step_result(outcome, self._core.mode)
+
+    def _mark_lost(self, error: Exception) -> None:
+        self._lost = (
+            error if isinstance(error, SessionLostError) else SessionLostError(f"session abandoned after: {error}")
+        )

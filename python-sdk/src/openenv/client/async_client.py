@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import websockets.asyncio.client as ws_client
 from websockets.exceptions import ConnectionClosed
 
-from openenv.client._base import ClientSettings, ProtocolChoice, ResultParser, action_payload
+from openenv.client._base import ClientBase, action_payload, reset_data, rpc_request, rpc_result, tool_value
 from openenv.errors import (
     ClientClosedError,
     RemoteError,
@@ -24,55 +24,24 @@ from openenv.errors import (
     SessionLostError,
 )
 from openenv.protocol.client import ClientSession, Outcome
-from openenv.protocol.codes import Mode
 from openenv.transports.websocket import handshake_error, session_errors
-from openenv.types import CallToolAction, ListToolsAction, Observation, State, StepResult
+from openenv.types import CallToolAction, ListToolsAction, StepResult
 
 ObsT = TypeVar("ObsT")
 ClientT = TypeVar("ClientT", bound="EnvClient[Any]")
 
 
-class EnvClient(Generic[ObsT]):
+class EnvClient(ClientBase[ObsT]):
     """Async client of one environment session.
 
     Subclass it and set `observation_type` (and `state_type`) for typed results, or use
     `GenericEnvClient` for plain dicts.
     """
 
-    observation_type: ClassVar[type[Observation] | None] = None
-    state_type: ClassVar[type[State] | None] = None
+    _ws: ws_client.ClientConnection | None
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        timeout_s: float = 60.0,
-        connect_timeout_s: float = 10.0,
-        max_message_bytes: int | None = None,
-        protocol: ProtocolChoice = "auto",
-        headers: dict[str, str] | None = None,
-        provider: Any = None,
-    ) -> None:
-        if base_url is None and provider is None:
-            raise ValueError("pass base_url= or provider=")
-        options: dict[str, Any] = {
-            "timeout_s": timeout_s,
-            "connect_timeout_s": connect_timeout_s,
-            "protocol": protocol,
-            "headers": dict(headers or {}),
-        }
-        if max_message_bytes is not None:
-            options["max_message_bytes"] = max_message_bytes
-        self._options = options
-        self.settings = ClientSettings(base_url=base_url or "http://unset", **options)
-        self.provider = provider
-        self._server: Any = None
-        self._parser: ResultParser[ObsT] = ResultParser(self.observation_type, self.state_type)
-        self._ws: ws_client.ClientConnection | None = None
-        self._core: ClientSession | None = None
-        self._lost: SessionLostError | None = None
-        self._closed = False
-        self._lock = asyncio.Lock()
+    def _make_lock(self) -> asyncio.Lock:
+        return asyncio.Lock()
 
     # -- construction helpers ---------------------------------------------------------------------
     @overload
@@ -113,20 +82,6 @@ class EnvClient(Generic[ObsT]):
         return twin
 
     # -- session properties -----------------------------------------------------------------------
-    @property
-    def mode(self) -> Mode | None:
-        """The negotiated mode (None before connecting)."""
-        return self._core.mode if self._core else None
-
-    @property
-    def session_id(self) -> str | None:
-        """The server's id of this session (v1 only)."""
-        return self._core.session_id if self._core else None
-
-    @property
-    def limits(self) -> dict[str, Any]:
-        """The limits the server advertised in its v1 hello ({} in base mode)."""
-        return dict(self._core.limits) if self._core else {}
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def connect(self: ClientT) -> ClientT:
@@ -136,8 +91,7 @@ class EnvClient(Generic[ObsT]):
         self._closed = False
         self._lost = None
         if self.provider is not None and self._server is None:
-            self._server = await asyncio.to_thread(self.provider.start)
-            self.settings = ClientSettings(base_url=self._server.base_url, **self._options)
+            self._use_server(await asyncio.to_thread(self.provider.start))
         settings = self.settings
         try:
             ws = await ws_client.connect(
@@ -154,9 +108,7 @@ class EnvClient(Generic[ObsT]):
         except Exception as exc:
             raise handshake_error(exc, settings.ws_url) from None
         try:
-            core = ClientSession.after_handshake(ws.subprotocol)
-            if settings.protocol == "v1" and core.mode is not Mode.V1:
-                raise RemoteProtocolError("the server does not support the openenv.v1 subprotocol")
+            core = self._session_for(ws.subprotocol)
             if core.awaiting_hello:
                 async with asyncio.timeout(settings.connect_timeout_s):
                     core.receive(await ws.recv())
@@ -231,29 +183,17 @@ class EnvClient(Generic[ObsT]):
     async def _abandon(self, error: Exception) -> None:
         """Drop a connection left unusable by `error`; later calls raise `SessionLostError`."""
         ws, self._ws = self._ws, None
-        if isinstance(error, SessionLostError):
-            self._lost = error
-        else:
-            self._lost = SessionLostError(f"session abandoned after: {error}")
+        self._mark_lost(error)
         if ws is not None:
             await ws.close()
 
     async def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> StepResult[ObsT]:
         """Start an episode."""
-        data = dict(kwargs)
-        if seed is not None:
-            data["seed"] = seed
-        if episode_id is not None:
-            data["episode_id"] = episode_id
-        outcome = await self._request("reset", data)
-        assert self._core is not None
-        return self._parser.step_result(outcome, self._core.mode)
+        return self._step_result(await self._request("reset", reset_data(seed, episode_id, kwargs)))
 
     async def step(self, action: Any) -> StepResult[ObsT]:
         """Apply one action (a pydantic model or a dict)."""
-        outcome = await self._request("step", action_payload(action))
-        assert self._core is not None
-        return self._parser.step_result(outcome, self._core.mode)
+        return self._step_result(await self._request("step", action_payload(action)))
 
     async def state(self) -> Any:
         """The episode state (`State`, or `state_type`)."""
@@ -261,13 +201,7 @@ class EnvClient(Generic[ObsT]):
 
     async def mcp(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send one JSON-RPC request in an `mcp` frame; returns its `result` (raises on `error`)."""
-        request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
-        reply = (await self._request("mcp", request)).data
-        if "error" in reply:
-            error = reply["error"] if isinstance(reply["error"], dict) else {}
-            raise RemoteProtocolError(f"MCP {method} failed: {error.get('code')} {error.get('message')}")
-        result = reply.get("result")
-        return result if isinstance(result, dict) else {}
+        return rpc_result(method, (await self._request("mcp", rpc_request(method, params))).data)
 
     async def list_tools(self) -> list[dict[str, Any]]:
         """The environment's MCP tools (`name`, `description`, `inputSchema`)."""
@@ -276,12 +210,7 @@ class EnvClient(Generic[ObsT]):
 
     async def call_tool(self, name: str, **arguments: Any) -> Any:
         """Call an MCP tool out of band (not an episode step); returns its structured result."""
-        result = await self.mcp("tools/call", {"name": name, "arguments": arguments})
-        if result.get("isError") or result.get("is_error"):
-            raise RemoteProtocolError(f"tool {name} failed: {result.get('content')}")
-        if "data" in result:
-            return result["data"]
-        return result.get("structuredContent", result.get("content"))
+        return tool_value(name, await self.mcp("tools/call", {"name": name, "arguments": arguments}))
 
     async def step_tool(self, name: str, **arguments: Any) -> StepResult[ObsT]:
         """Call an MCP tool as an episode step (`CallToolAction`)."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 
-from openenv.client._base import ClientSettings, ProtocolChoice, ResultParser, action_payload
+from openenv.client._base import ClientBase, action_payload, reset_data, tool_value
 from openenv.errors import (
     ClientClosedError,
     RemoteError,
@@ -23,69 +23,26 @@ from openenv.errors import (
     SessionLostError,
 )
 from openenv.protocol.client import ClientSession, Outcome
-from openenv.protocol.codes import Mode
 from openenv.transports.sync_websocket import SyncWebSocket
 from openenv.transports.websocket import handshake_error, session_errors
-from openenv.types import CallToolAction, ListToolsAction, Observation, State, StepResult
+from openenv.types import CallToolAction, ListToolsAction, StepResult
 
 ObsT = TypeVar("ObsT")
 ClientT = TypeVar("ClientT", bound="SyncEnvClient[Any]")
 
 
-class SyncEnvClient(Generic[ObsT]):
+class SyncEnvClient(ClientBase[ObsT]):
     """Sync client of one environment session (see `EnvClient`)."""
 
-    observation_type: ClassVar[type[Observation] | None] = None
-    state_type: ClassVar[type[State] | None] = None
+    _ws: SyncWebSocket | None
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        timeout_s: float = 60.0,
-        connect_timeout_s: float = 10.0,
-        max_message_bytes: int | None = None,
-        protocol: ProtocolChoice = "auto",
-        headers: dict[str, str] | None = None,
-        provider: Any = None,
-    ) -> None:
-        if base_url is None and provider is None:
-            raise ValueError("pass base_url= or provider=")
-        options: dict[str, Any] = {
-            "timeout_s": timeout_s,
-            "connect_timeout_s": connect_timeout_s,
-            "protocol": protocol,
-            "headers": dict(headers or {}),
-        }
-        if max_message_bytes is not None:
-            options["max_message_bytes"] = max_message_bytes
-        self._options = options
-        self.settings = ClientSettings(base_url=base_url or "http://unset", **options)
-        self.provider = provider
-        self._server: Any = None
-        self._parser: ResultParser[ObsT] = ResultParser(self.observation_type, self.state_type)
-        self._ws: SyncWebSocket | None = None
-        self._core: ClientSession | None = None
-        self._lost: SessionLostError | None = None
-        self._closed = False
-        self._lock = threading.Lock()
+    def _make_lock(self) -> threading.Lock:
+        return threading.Lock()
 
     @classmethod
     def with_provider(cls: type[ClientT], provider: Any, **options: Any) -> ClientT:
         """A client whose server is started by `provider` on connect and stopped on close."""
         return cls(provider=provider, **options)
-
-    @property
-    def mode(self) -> Mode | None:
-        return self._core.mode if self._core else None
-
-    @property
-    def session_id(self) -> str | None:
-        return self._core.session_id if self._core else None
-
-    @property
-    def limits(self) -> dict[str, Any]:
-        return dict(self._core.limits) if self._core else {}
 
     def connect(self: ClientT) -> ClientT:
         """Open a new session (closing the current one, if any)."""
@@ -94,8 +51,7 @@ class SyncEnvClient(Generic[ObsT]):
         self._closed = False
         self._lost = None
         if self.provider is not None and self._server is None:
-            self._server = self.provider.start()
-            self.settings = ClientSettings(base_url=self._server.base_url, **self._options)
+            self._use_server(self.provider.start())
         settings = self.settings
         try:
             ws = SyncWebSocket.connect(
@@ -108,9 +64,7 @@ class SyncEnvClient(Generic[ObsT]):
         except Exception as exc:
             raise handshake_error(exc, settings.ws_url) from None
         try:
-            core = ClientSession.after_handshake(ws.subprotocol)
-            if settings.protocol == "v1" and core.mode is not Mode.V1:
-                raise RemoteProtocolError("the server does not support the openenv.v1 subprotocol")
+            core = self._session_for(ws.subprotocol)
             if core.awaiting_hello:
                 core.receive(ws.recv(timeout=settings.connect_timeout_s))
         except TimeoutError:
@@ -183,29 +137,17 @@ class SyncEnvClient(Generic[ObsT]):
 
     def _abandon(self, error: Exception) -> None:
         ws, self._ws = self._ws, None
-        if isinstance(error, SessionLostError):
-            self._lost = error
-        else:
-            self._lost = SessionLostError(f"session abandoned after: {error}")
+        self._mark_lost(error)
         if ws is not None:
             ws.close()
 
     def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> StepResult[ObsT]:
         """Start an episode."""
-        data = dict(kwargs)
-        if seed is not None:
-            data["seed"] = seed
-        if episode_id is not None:
-            data["episode_id"] = episode_id
-        outcome = self._request("reset", data)
-        assert self._core is not None
-        return self._parser.step_result(outcome, self._core.mode)
+        return self._step_result(self._request("reset", reset_data(seed, episode_id, kwargs)))
 
     def step(self, action: Any) -> StepResult[ObsT]:
         """Apply one action (a pydantic model or a dict)."""
-        outcome = self._request("step", action_payload(action))
-        assert self._core is not None
-        return self._parser.step_result(outcome, self._core.mode)
+        return self._step_result(self._request("step", action_payload(action)))
 
     def state(self) -> Any:
         """The episode state (`State`, or `state_type`)."""
@@ -228,12 +170,7 @@ class SyncEnvClient(Generic[ObsT]):
 
     def call_tool(self, name: str, **arguments: Any) -> Any:
         """Call an MCP tool out of band (not an episode step); returns its structured result."""
-        result = self.mcp("tools/call", {"name": name, "arguments": arguments})
-        if result.get("isError") or result.get("is_error"):
-            raise RemoteProtocolError(f"tool {name} failed: {result.get('content')}")
-        if "data" in result:
-            return result["data"]
-        return result.get("structuredContent", result.get("content"))
+        return tool_value(name, self.mcp("tools/call", {"name": name, "arguments": arguments}))
 
     def step_tool(self, name: str, **arguments: Any) -> StepResult[ObsT]:
         """Call an MCP tool as an episode step (`CallToolAction`)."""
