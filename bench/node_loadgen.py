@@ -74,7 +74,7 @@ def _run(args: list[str], pid: int, timeout_s: float) -> dict[str, Any]:
     row["server_cpu_us_op"] = 1e6 * server_cpu / ops
     row["server_cpu_pct"] = 100 * server_cpu / wall
     row["client_cpu_us_op"] = 1e6 * row.pop("client_cpu_s") / ops
-    row["client"] = "node-ws"
+    row["client"] = f"node-{row.get('client', 'ws')}"
     return row
 
 

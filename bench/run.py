@@ -82,6 +82,7 @@ def table_rows(concurrency: list[int], py_k: int) -> list[Row]:
     rows += [
         ("sync_client", "ops_s", "sequential steps/s, own sync client", "steps/s", True),
         ("sync_client", "server_cpu_us_op", "server CPU per sync-client step", "µs", False),
+        ("sync_client", "client_cpu_us_op", "sync client's own CPU per step", "µs", False),
         ("idle", "sessions", "idle sessions held", "sessions", True),
         ("idle", "rss_per_session_kib", "server RSS per idle session", "KiB", False),
     ]

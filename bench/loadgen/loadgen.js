@@ -4,7 +4,7 @@
 // Contract:
 //   node loadgen.js steps --url WS_URL [--connections N] [--warmup S] [--duration S]
 //        [--reset-frame TEXT] [--frame TEXT ...] [--expect-prefix TEXT] [--server-pid PID]
-//   node loadgen.js connect_reset --url WS_URL [--count K] [--warmup-count W]
+//   node loadgen.js connect_reset --url WS_URL [--count K] [--warmup-count W] [--client raw|ws]
 //        [--reset-frame TEXT] [--expect-prefix TEXT] [--server-pid PID]
 //
 // `steps`: opens N connections (at most 256 handshakes in flight), sends the reset frame on each
@@ -15,7 +15,10 @@
 // when the window ends are drained, then each connection sends {"type":"close"} and closes.
 // `connect_reset`: K sequential times (after W unmeasured warm-up rounds): open a new connection,
 // send the reset frame, wait for the reply (latency = connect start -> reply), send the close
-// frame, close and wait for the close handshake to finish.
+// frame, close and wait for the close handshake to finish. `--client raw` (default) speaks the
+// handshake on a bare TCP socket (a pre-built upgrade request, pre-encoded masked frames, parsing
+// only the status line, the end of the headers and the first frame's header + prefix): about half
+// the client CPU of `--client ws`, which uses the `ws` package like `steps` does.
 //
 // Frames are encoded once up front; permessage-deflate is off; replies are not parsed: each must
 // start with --expect-prefix (default {"type":"observation"), otherwise the run fails. With
