@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from openenv.protocol.codes import (
     BASE_ERROR_CODES,
     CLOSE_CODE_FOR,
@@ -141,7 +143,7 @@ class ServerSession:
         self,
         request: Request,
         *,
-        observation: dict[str, Any],
+        observation: dict[str, Any] | orjson.Fragment,
         reward: float | int | bool | None,
         terminated: bool,
         truncated: bool,

@@ -11,7 +11,10 @@ import asyncio
 import concurrent.futures
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, cast
+
+import orjson
 
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest
@@ -20,6 +23,26 @@ from openenv.types import Observation, State
 
 MAX_EPISODE_ID_CHARS = 255
 MAX_SEED = 2**53 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class _ClassFacts:
+    is_async: tuple[tuple[str, bool], ...]
+    reset_names: frozenset[str]
+    reset_var_kw: bool
+
+
+_FACTS: dict[type[Environment], _ClassFacts] = {}
+
+
+def _class_facts(cls: type[Environment]) -> _ClassFacts:
+    """What `EnvHost` needs to know about an environment class, worked out once per class."""
+    facts = _FACTS.get(cls)
+    if facts is None:
+        names, var_kw = cls.reset_parameters()
+        methods = tuple((n, cls.is_async(n)) for n in ("reset", "step", "state", "close"))
+        facts = _FACTS[cls] = _ClassFacts(methods, names, var_kw)
+    return facts
 
 
 class StepTimedOut(Exception):
@@ -49,9 +72,10 @@ class EnvHost:
         self.env = env
         self.timeout = timeout
         self.watchdog = watchdog
-        self._async = {name: cls.is_async(name) for name in ("reset", "step", "state", "close")}
+        facts = _class_facts(cls)
+        self._async = dict(facts.is_async)
         self._inline = not cls.blocking
-        self._reset_names, self._reset_var_kw = cls.reset_parameters()
+        self._reset_names, self._reset_var_kw = facts.reset_names, facts.reset_var_kw
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
         self._deadline = 0.0
@@ -59,8 +83,8 @@ class EnvHost:
         self._timed_out = False
 
     # -- Watched: the watchdog cancels a call that outlives its deadline ---------------------------
-    def expired(self, now: float) -> bool:
-        return now >= self._deadline
+    def deadline(self) -> float:
+        return self._deadline
 
     def expire(self) -> None:
         self._timed_out = True
@@ -81,10 +105,9 @@ class EnvHost:
                     return await (method(*args, **kwargs) if is_async else self._in_thread(method, args, kwargs))
             except TimeoutError:
                 raise StepTimedOut(name) from None
-        loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + self.timeout
+        self._deadline = asyncio.get_running_loop().time() + self.timeout
         self._task = asyncio.current_task()
-        watchdog.items.add(self)
+        watchdog.running.add(self)
         try:
             if is_async:
                 return await method(*args, **kwargs)
@@ -97,7 +120,7 @@ class EnvHost:
                 task.uncancel()
             raise StepTimedOut(name) from None
         finally:
-            watchdog.items.discard(self)
+            watchdog.running.discard(self)
             self._task = None
 
     def _in_thread(self, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -203,6 +226,11 @@ def _observation(value: Any, operation: str) -> Observation:
 def wire_observation(obs: Observation) -> dict[str, Any]:
     """The `observation` object sent on the wire: the model's fields minus the episode fields."""
     return obs.model_dump(mode="json", exclude=_EPISODE_FIELDS)
+
+
+def wire_observation_json(obs: Observation) -> orjson.Fragment:
+    """`wire_observation` already encoded (one serialisation pass, embedded as is by orjson)."""
+    return orjson.Fragment(obs.__pydantic_serializer__.to_json(obs, exclude=_EPISODE_FIELDS))
 
 
 def finite_or_none(reward: float | None) -> float | None:

@@ -1,6 +1,7 @@
 """Run an OpenEnv ASGI app on uvicorn, configured for throughput.
 
-uvloop + httptools + the sans-I/O websockets implementation, per-message compression off, access
+uvloop + httptools + the sans-I/O websockets implementation (with batched flow control,
+`uvicorn_ws`), per-message compression off, access
 log off, and a WebSocket size limit of twice the app's message limit (frames between the two get a
 `MESSAGE_TOO_LARGE` error frame before the 1009 close; larger ones are cut by uvicorn with 1009).
 """
@@ -13,6 +14,7 @@ import sys
 from typing import Any
 
 from openenv.server.app import OpenEnvApp
+from openenv.server.uvicorn_ws import BatchedFlowWebSocketProtocol
 
 
 def load_app(target: str) -> OpenEnvApp:
@@ -35,7 +37,7 @@ def uvicorn_config(app: OpenEnvApp, host: str = "127.0.0.1", port: int = 8000, *
         "port": port,
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
         "http": "httptools",
-        "ws": "websockets-sansio",
+        "ws": BatchedFlowWebSocketProtocol,
         "ws_per_message_deflate": False,
         "ws_max_size": 2 * app.config.max_message_bytes,
         "access_log": False,

@@ -1,33 +1,46 @@
 """One timer task per server instead of one timer per request.
 
-Step and idle timeouts are enforced by a single periodic task that looks at the calls and the idle
-sessions currently registered with it: registering is a set insertion, so the hot path pays no
-timer scheduling per frame. A timeout fires within one `resolution` of its deadline; expiring an
-item cancels the task that waits on it, after setting the item's flag so the task knows why.
+Step and idle timeouts are enforced by a single periodic task, so the hot path never schedules a
+timer. Two kinds of items:
+
+* *deadline items* (idle sessions) sit in a heap once, keyed by the deadline they had when pushed;
+  a session only moves its `deadline` attribute forward on every frame. A tick pops what is due,
+  expires it if its current deadline has passed, and pushes it back with its new deadline
+  otherwise — so a tick touches only due items, not every session;
+* *running items* (environment calls in flight) are in a set while they run; a tick checks them all.
+
+A timeout fires within one `resolution` of its deadline; expiring an item cancels the task that
+waits on it, after the item records why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from typing import Protocol
+
+INFINITY = float("inf")
 
 
 class Watched(Protocol):
     """Something with a deadline: a running environment call or an idle session."""
 
-    def expired(self, now: float) -> bool:
-        """Whether the deadline has passed (checked by the watchdog on every tick)."""
+    def deadline(self) -> float:
+        """The current deadline (loop time); `inf` when none applies; NaN once finished."""
 
     def expire(self) -> None:
-        """Act on the expiry (set a flag, cancel the waiting task)."""
+        """Act on the expiry (record why, cancel the waiting task)."""
 
 
 class Watchdog:
-    """Checks registered items every `resolution` seconds on the server's event loop."""
+    """Checks deadlines every `resolution` seconds on the server's event loop."""
 
     def __init__(self, resolution: float) -> None:
         self.resolution = resolution
-        self.items: set[Watched] = set()
+        self.running: set[Watched] = set()
+        self._heap: list[tuple[float, int, Watched]] = []
+        self._order = itertools.count()
         self._task: asyncio.Task[None] | None = None
 
     def ensure_running(self) -> None:
@@ -37,11 +50,30 @@ class Watchdog:
         if task is None or task.done() or task.get_loop() is not loop:
             self._task = loop.create_task(self._run(), name="openenv-watchdog")
 
+    def watch(self, item: Watched) -> None:
+        """Track a deadline item until its `deadline()` turns NaN (finished)."""
+        heapq.heappush(self._heap, (item.deadline(), next(self._order), item))
+
+    def check(self, now: float) -> None:
+        """One tick: expire what is due."""
+        for item in [i for i in self.running if i.deadline() <= now]:
+            self.running.discard(item)
+            item.expire()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            _, _, item = heapq.heappop(heap)
+            current = item.deadline()
+            if current != current:  # NaN: finished, forget it
+                continue
+            if current <= now:
+                item.expire()
+            elif current == INFINITY:  # busy right now: look again on the next tick
+                heapq.heappush(heap, (now + self.resolution, next(self._order), item))
+            else:
+                heapq.heappush(heap, (current, next(self._order), item))
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.resolution)
-            now = loop.time()
-            for item in [i for i in self.items if i.expired(now)]:
-                self.items.discard(item)
-                item.expire()
+            self.check(loop.time())

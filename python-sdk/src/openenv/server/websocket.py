@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from openenv.protocol import ErrorCode, Mode
 from openenv.protocol.server import Close, Output, Request, Send, ServerSession
 from openenv.server.faults import to_wire
-from openenv.server.host import EnvHost, StepTimedOut, wire_observation
+from openenv.server.host import EnvHost, StepTimedOut, wire_observation_json
 from openenv.server.mcp import McpDispatcher, run_tool_action
 from openenv.server.registry import NamedSession
 
@@ -30,6 +30,8 @@ Receive = Callable[[], Awaitable[Message]]
 SendFn = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("openenv.server")
+INFINITY = float("inf")
+FINISHED = float("nan")  # tells the watchdog to forget the session
 
 
 def offered_subprotocols(scope: Scope) -> list[str]:
@@ -95,6 +97,7 @@ class SessionRunner:
             await self._write(self.session.hello())
             await self._serve()
         finally:
+            self.idle_deadline = FINISHED
             self.release()
             if self.named is not None:
                 self.app.named.detach(self.named)
@@ -115,8 +118,8 @@ class SessionRunner:
         return None
 
     # -- Watched: the app's watchdog ends a session idle for too long ------------------------------
-    def expired(self, now: float) -> bool:
-        return now >= self.idle_deadline
+    def deadline(self) -> float:
+        return self.idle_deadline
 
     def expire(self) -> None:
         self.idle_expired = True
@@ -127,11 +130,13 @@ class SessionRunner:
         receive = self.receive
         watchdog = self.app.watchdog
         watchdog.ensure_running()
-        loop = asyncio.get_running_loop()
+        clock = asyncio.get_running_loop().time
+        idle = self.idle_timeout
         self.task = task = asyncio.current_task()
+        self.idle_deadline = clock() + idle
+        watchdog.watch(self)
         while not self.closed:
-            self.idle_deadline = loop.time() + self.idle_timeout
-            watchdog.items.add(self)
+            self.idle_deadline = clock() + idle
             try:
                 message = await receive()
             except asyncio.CancelledError:
@@ -145,8 +150,7 @@ class SessionRunner:
                     )
                 )
                 return
-            finally:
-                watchdog.items.discard(self)
+            self.idle_deadline = INFINITY  # busy: a request is running (OE-LIM-009)
             kind = message["type"]
             if kind == "websocket.disconnect":
                 self.closed = True
@@ -218,7 +222,7 @@ class SessionRunner:
         terminated, truncated = obs.episode_flags
         return session.observation(
             request,
-            observation=wire_observation(obs),
+            observation=wire_observation_json(obs),
             reward=obs.reward,
             terminated=terminated,
             truncated=truncated,
