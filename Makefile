@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 LEGACY_VENV := .venv-openenv010
 REPORT_DIR ?= reports
 
-.PHONY: all venv venv-openenv010 check lint typecheck codegen test certify docs bench clean
+.PHONY: all venv venv-openenv010 browser check lint typecheck codegen test certify docs bench clean
 
 all: test
 
@@ -26,6 +26,11 @@ $(LEGACY_VENV)/bin/.stamp: requirements/openenv010.txt
 
 venv-openenv010: $(LEGACY_VENV)/bin/.stamp
 
+## Headless Chromium (Debian's package) for the tests that render the HTML report.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 ## Checks: source of truth valid, generated artefacts fresh, code linted and typed.
 check: venv
 	$(BIN)/python tools/check_all.py
@@ -41,7 +46,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 ## The README's test command: every check and every test.
-test: venv venv-openenv010 check lint typecheck
+test: venv venv-openenv010 browser check lint typecheck
 	$(BIN)/python -m pytest -q
 
 ## The main job: start a reference server locally and certify it.

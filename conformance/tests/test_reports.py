@@ -66,3 +66,41 @@ def test_html_is_self_contained(report: Report, tmp_path: Path) -> None:
     assert "<script" not in page and "<link" not in page and "@import" not in page
     assert "robustness.binary_frame" in page and "STALE expected failure" in page
     assert "&lt;binary 16 bytes&gt;" in page  # the transcript is there, escaped
+
+
+def test_html_renders_in_headless_chromium(report: Report, tmp_path: Path) -> None:
+    """The page as a real browser renders it, with the network shut: every case row, the badge and
+    a transcript survive, and a screenshot is non-trivial (Debian's chromium; `make browser`)."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is missing: `make browser` installs it (the Makefile's test target does)"
+    page = tmp_path / "report.html"
+    write_html(report, page)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--proxy-server=127.0.0.1:9",  # any network fetch would fail: the page must not need one
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    for case in report.cases:
+        assert f'id="{case.id}"' in dom
+    assert "<svg" in dom and "<details>" in dom and "Summary by profile" in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,900", page.as_uri()],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert shot.stat().st_size > 10_000  # a rendered page, not a blank canvas
