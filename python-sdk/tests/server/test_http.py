@@ -134,3 +134,8 @@ def test_manifest_drives_identity_and_limits(serve: Serve, tmp_path) -> None:
     assert (metadata["name"], metadata["version"], metadata["description"]) == ("line_env", "2.1.0", "A line walk.")
     assert metadata["limits"]["max_sessions"] == 3 and metadata["limits"]["step_timeout_s"] == 7
     assert metadata["capabilities"]["tasks"] is True
+
+
+def test_non_finite_reward_over_http_is_500(http: httpx.Client) -> None:
+    response = http.post("/step", json={"action": {"direction": "right", "amount": 1, "fault": "nan"}})
+    assert response.status_code == 500 and response.json()["data"]["code"] == "EXECUTION_ERROR"

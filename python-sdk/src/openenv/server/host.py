@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -231,10 +230,6 @@ def wire_observation(obs: Observation) -> dict[str, Any]:
 def wire_observation_json(obs: Observation) -> orjson.Fragment:
     """`wire_observation` already encoded (one serialisation pass, embedded as is by orjson)."""
     return orjson.Fragment(obs.__pydantic_serializer__.to_json(obs, exclude=_EPISODE_FIELDS))
-
-
-def finite_or_none(reward: float | None) -> float | None:
-    return reward if reward is None or math.isfinite(reward) else None
 
 
 _EPISODE_FIELDS: set[str] = {"reward", "done", "terminated", "truncated"}

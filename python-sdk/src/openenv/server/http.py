@@ -8,6 +8,7 @@ limit get 413; malformed bodies 422 with a `detail` list; environment failures 5
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,11 @@ class HttpError(Exception):
         self.headers = headers or []
 
 
-def http_response(reward: float | None, obs: Observation) -> dict[str, Any]:
+def http_response(obs: Observation) -> dict[str, Any]:
+    """The body of a 200 reply to `/reset` or `/step` (a non-finite reward is a failure, OE-HTTP-016)."""
+    reward = obs.reward
+    if reward is not None and not math.isfinite(reward):
+        raise ValueError(f"the environment produced a non-finite reward ({reward})")
     terminated, truncated = obs.episode_flags
     return {
         "observation": wire_observation(obs),
@@ -233,7 +238,7 @@ class HttpEndpoints:
 
         async def run(host: EnvHost) -> tuple[int, Any]:
             obs = await host.reset(host.reset_kwargs(data, strict=False))
-            return 200, http_response(obs.reward, obs)
+            return 200, http_response(obs)
 
         return await self._with_env(run, "reset")
 
@@ -264,7 +269,7 @@ class HttpEndpoints:
                 obs = await run_tool_action(host, action)
             else:
                 obs = await host.step(action)
-            return 200, http_response(obs.reward, obs)
+            return 200, http_response(obs)
 
         return await self._with_env(run, "step")
 
