@@ -7,7 +7,7 @@ Both serve the same line environment on a free 127.0.0.1 port, optionally pinned
 ``ours`` is ``bench/envs/ours_typed.py`` launched with one of:
 
 * ``serve``   — ``.venv/bin/openenv serve bench.envs.ours_typed:app --host 127.0.0.1 --port N``
-* ``module``  — ``.venv/bin/python -m openenv.server bench.envs.ours_typed:app ...``
+* ``module``  — ``.venv/bin/python -m openenv serve bench.envs.ours_typed:app ...``
 * ``uvicorn`` — ``.venv/bin/python -m uvicorn bench.envs.ours_typed:app ...`` (same flags as 0.10)
 * ``auto``    — ``serve`` when the ``openenv`` console script exists, else ``module``.
 """
@@ -40,7 +40,7 @@ def ours_argv(launcher: Launcher, port: int) -> list[str]:
     if launcher == "serve":
         return [str(console), "serve", OURS_APP, *address]
     if launcher == "module":
-        return [python, "-m", "openenv.server", OURS_APP, *address]
+        return [python, "-m", "openenv", "serve", OURS_APP, *address]
     quiet = ["--log-level", "warning", "--no-access-log"]
     return [python, "-m", "uvicorn", OURS_APP, *address, *quiet]
 
