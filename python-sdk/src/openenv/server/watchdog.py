@@ -40,6 +40,7 @@ class Watchdog:
         self.resolution = resolution
         self.running: set[Watched] = set()
         self._heap: list[tuple[float, int, Watched]] = []
+        self._live = 0
         self._order = itertools.count()
         self._task: asyncio.Task[None] | None = None
 
@@ -51,8 +52,19 @@ class Watchdog:
             self._task = loop.create_task(self._run(), name="openenv-watchdog")
 
     def watch(self, item: Watched) -> None:
-        """Track a deadline item until its `deadline()` turns NaN (finished)."""
+        """Track a deadline item until `forget(item)` (its `deadline()` is then NaN)."""
         heapq.heappush(self._heap, (item.deadline(), next(self._order), item))
+        self._live += 1
+
+    def forget(self, item: Watched) -> None:
+        """A deadline item finished. Its heap entry goes at its next pop, or sooner: when finished
+        entries outnumber live ones the heap is rebuilt, so session churn cannot pile them up."""
+        self._live -= 1
+        heap = self._heap
+        if len(heap) > 2 * self._live + 64:
+            live = [entry for entry in heap if entry[2].deadline() == entry[2].deadline()]  # not NaN
+            heapq.heapify(live)
+            self._heap = live
 
     def check(self, now: float) -> None:
         """One tick: expire what is due."""

@@ -97,7 +97,10 @@ class SessionRunner:
             await self._write(self.session.hello())
             await self._serve()
         finally:
-            self.idle_deadline = FINISHED
+            if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
+                self.idle_deadline = FINISHED
+                if self.task is not None:
+                    self.app.watchdog.forget(self)
             self.release()
             if self.named is not None:
                 self.app.named.detach(self.named)
