@@ -104,3 +104,12 @@ def test_html_renders_in_headless_chromium(report: Report, tmp_path: Path) -> No
         check=True,
     )
     assert shot.stat().st_size > 10_000  # a rendered page, not a blank canvas
+
+
+def test_progress_line_has_a_bar(report: Report) -> None:
+    from openenv_conformance.report_files import progress_line
+
+    first = progress_line(report.cases[0], 1, 4)
+    last = progress_line(report.cases[0], 4, 4)
+    assert first.startswith("[#####---------------] 1/4 ") and last.startswith("[####################] 4/4 ")
+    assert report.cases[0].id in first and report.cases[0].outcome.value in first

@@ -160,12 +160,18 @@ def write_html(report: Report, path: Path) -> None:
     path.write_text(html_page(report) + "\n", "utf-8")
 
 
+BAR_WIDTH = 20
+
+
 def progress_line(case: CaseResult, n: int, total: int) -> str:
+    """One line per finished case, led by a progress bar: `[#####---] 12/85 core.x PASS (3 ms)`."""
     width = len(str(total))
+    done = BAR_WIDTH * n // max(total, 1)
+    bar = "#" * done + "-" * (BAR_WIDTH - done)
     flag = " (expected)" if case.expected_failure and not case.stale_expectation else ""
     flag = " (STALE expected failure)" if case.stale_expectation else flag
     took = f"({case.duration_ms:.0f} ms)"
-    return f"[{n:>{width}}/{total}] {case.id:<40} {case.outcome.value}{flag} {took}"
+    return f"[{bar}] {n:>{width}}/{total} {case.id:<40} {case.outcome.value}{flag} {took}"
 
 
 def summary_text(report: Report) -> str:
