@@ -113,7 +113,7 @@ async def test_step_timeout_then_session_lost(serve: Serve) -> None:
 
 
 def test_request_timeout_abandons_the_session(serve: Serve) -> None:
-    server = serve(LineEnv, step_timeout_s=30)
+    server = serve(LineEnv, step_timeout_s=1.5)  # outlives the client timeout, ends before teardown
     env = GenericSyncEnvClient(server.base_url, timeout_s=0.3)
     env.reset()
     started = time.monotonic()
