@@ -383,3 +383,14 @@ def test_typed_environment_with_tools(serve: Serve) -> None:
         tool_step = {"type": "step", "data": {"type": "call_tool", "tool_name": "peek", "arguments": {}}}
         assert peer.ask(tool_step)["data"]["code"] == "VALIDATION_ERROR"  # not a step action here
         assert peer.ask({"type": "state"})["data"]["step_count"] == 1
+
+
+def test_shutdown_closes_sessions_with_going_away() -> None:
+    from openenv.server import create_app
+    from openenv.server.background import BackgroundServer
+
+    server = BackgroundServer(create_app(LineEnv)).start()
+    peer = Peer(server.ws_url, v1=True)
+    peer.ask({"type": "reset"})
+    server.stop()
+    assert peer.closed_with() == 1001  # OE-WS-030

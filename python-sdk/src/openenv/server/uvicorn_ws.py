@@ -1,4 +1,4 @@
-"""uvicorn's sans-I/O WebSocket protocol with batched flow control.
+"""uvicorn's sans-I/O WebSocket protocol with batched flow control and a 1001 shutdown close.
 
 uvicorn stops reading a connection after *every* inbound message and resumes when the app has
 taken it, which costs two event-loop registrations per request. An OpenEnv session answers one
@@ -21,7 +21,19 @@ LOW_WATER = 4
 
 
 class BatchedFlowWebSocketProtocol(WebSocketsSansIOProtocol):
-    """`WebSocketsSansIOProtocol` that pauses reading only under real backlog."""
+    """`WebSocketsSansIOProtocol` that pauses reading only under real backlog and closes open
+    sessions with 1001 (Going Away) when the server shuts down (OE-WS-030; uvicorn uses 1012)."""
+
+    def shutdown(self) -> None:
+        if not self.handshake_complete or self.close_sent:
+            super().shutdown()
+            return
+        self.stop_keepalive()
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1001})
+        self.conn.send_close(1001, "server shutting down")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.transport.close()
 
     def send_receive_event_to_app(self) -> None:
         data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
