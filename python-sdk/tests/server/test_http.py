@@ -51,6 +51,8 @@ def test_stateless_reset_step_state(http: httpx.Client) -> None:
         ("/step", {"direction": "right", "amount": 1}, ["body", "action"]),
         ("/step", {"action": {"direction": "up", "amount": 1}}, ["body", "action", "direction"]),
         ("/step", "{bad json", ["body"]),
+        ("/step", {"action": {"direction": "left", "amount": 1}, "timeout_s": 0}, ["body", "timeout_s"]),
+        ("/step", {"action": {"direction": "left", "amount": 1}, "request_id": 7}, ["body", "request_id"]),
     ],
 )
 def test_invalid_requests_get_422(http: httpx.Client, path: str, body, first_loc) -> None:

@@ -60,6 +60,33 @@ def http_response(obs: Observation) -> dict[str, Any]:
     }
 
 
+def _check_step_options(data: dict[str, Any]) -> None:
+    """`timeout_s` (number > 0) and `request_id` (string of at most 255 characters), OE-HTTP-014."""
+    problems = []
+    timeout = data.get("timeout_s")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0):
+        problems.append(
+            {
+                "type": "greater_than",
+                "loc": ["body", "timeout_s"],
+                "msg": "Input should be a number greater than 0",
+                "input": timeout,
+            }
+        )
+    request_id = data.get("request_id")
+    if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 255):
+        problems.append(
+            {
+                "type": "string_type",
+                "loc": ["body", "request_id"],
+                "msg": "Input should be a string of at most 255 characters",
+                "input": request_id,
+            }
+        )
+    if problems:
+        raise HttpError(422, problems)
+
+
 class HttpEndpoints:
     """Routes and serves HTTP requests for one `OpenEnvApp`."""
 
@@ -244,6 +271,7 @@ class HttpEndpoints:
 
     async def step(self, body: bytes) -> tuple[int, Any]:
         data = self._json_object(body, optional=False)
+        _check_step_options(data)
         raw_action = data.get("action")
         if not isinstance(raw_action, dict):
             kind = "missing" if "action" not in data else "dict_type"
