@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from openenv.server.app import OpenEnvApp
-from openenv.server.uvicorn_ws import BatchedFlowWebSocketProtocol
+from openenv.server.uvicorn_ws import OpenEnvWebSocketProtocol
 
 
 def load_app(target: str) -> OpenEnvApp:
@@ -37,7 +37,7 @@ def uvicorn_config(app: OpenEnvApp, host: str = "127.0.0.1", port: int = 8000, *
         "port": port,
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
         "http": "httptools",
-        "ws": BatchedFlowWebSocketProtocol,
+        "ws": OpenEnvWebSocketProtocol,
         "ws_per_message_deflate": False,
         "ws_max_size": 2 * app.config.max_message_bytes,
         "access_log": False,

@@ -1,23 +1,44 @@
-"""uvicorn's sans-I/O WebSocket protocol with batched flow control and a 1001 shutdown close.
+"""WebSocket protocols for uvicorn: `/ws` of an `OpenEnvApp` served straight from the socket.
 
-uvicorn stops reading a connection after *every* inbound message and resumes when the app has
-taken it, which costs two event-loop registrations per request. An OpenEnv session answers one
-frame at a time, so the queue rarely holds more than one message: this subclass stops reading only
-when `HIGH_WATER` messages are waiting and resumes below `LOW_WATER`, which keeps memory bounded
-(OE-LIM-015) without the per-message cost. Written for uvicorn 0.54's
-`WebSocketsSansIOProtocol` (pinned in requirements/dev.txt); everything else is inherited.
+`BatchedFlowWebSocketProtocol` is uvicorn's sans-I/O protocol with two changes: it pauses reading
+only under real backlog (uvicorn stops reading after *every* message, two event-loop registrations
+per request) and closes open sessions with 1001 on shutdown (OE-WS-030; uvicorn uses 1012).
+
+`OpenEnvWebSocketProtocol` (what `openenv.server.run` uses) goes further for the app's own `/ws`
+sessions. The handshake is still websockets' (`ServerProtocol.accept`); after it, the connection's
+bytes go through `transports.wsframes` and each message straight to the session's `SessionHandler`,
+started eagerly on the session's `SessionCarrier`; replies are framed onto the transport directly.
+No ASGI queue, no `receive`/`send` coroutines, no per-message dicts, no task per request. Requests
+of one session run one at a time, in arrival order (later ones wait in a bounded backlog; reading
+pauses at `HIGH_WATER` and while the peer is not reading our replies). Everything else — HTTP,
+other paths, named-session attaches, capacity refusals, apps wrapped in other ASGI apps — takes the
+inherited ASGI path. Written for uvicorn 0.54 (pinned in requirements/dev.txt).
 """
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from typing import Any
+from urllib.parse import unquote
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request as HandshakeRequest
+
+from openenv.protocol.server import Close, Output, Send
+from openenv.server.app import OpenEnvApp
+from openenv.server.carrier import SessionCarrier
+from openenv.server.websocket import FINISHED, INFINITY, SessionHandler
+from openenv.transports import wsframes
+from openenv.transports.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameFault, ServerFrameReader
 
 HIGH_WATER = 16
-"""Messages queued for the app before the connection stops being read."""
+"""Messages waiting for the session before the connection stops being read."""
 LOW_WATER = 4
-"""Queued messages below which reading resumes."""
+"""Waiting messages below which reading resumes."""
+
+log = logging.getLogger("openenv.server")
 
 
 class BatchedFlowWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -60,3 +81,293 @@ class BatchedFlowWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = False
             self.transport.resume_reading()
         return message
+
+
+def find_openenv_app(app: Any) -> OpenEnvApp | None:
+    """The `OpenEnvApp` under uvicorn's own wrappers (proxy headers, message logger), if any."""
+    for _ in range(4):
+        if isinstance(app, OpenEnvApp):
+            return app
+        app = getattr(app, "app", None)
+    return None
+
+
+_HEADERS_END = b"\r\n\r\n"
+
+
+class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
+    """Serves the `/ws` sessions of an `OpenEnvApp` without the ASGI layer (see the module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.openenv_app = find_openenv_app(self.app)
+        self.handler: SessionHandler | None = None
+        self.reader: ServerFrameReader | None = None
+        self.carrier: SessionCarrier | None = None
+        self.backlog: deque[tuple[str | bytes, bool]] = deque()
+        self.busy = False
+        self.released = False
+        self.write_blocked = False
+        self.idle_deadline = FINISHED
+        self.request_tail = b""  # the end of the handshake bytes so far, to find where they stop
+        self.request_done = self.openenv_app is None
+
+    # -- handshake ---------------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.reader is not None:
+            self._frames_received(data)
+            return
+        if self.request_done:
+            super().data_received(data)
+            return
+        # Give websockets the request and nothing after it: frames that follow in the same read
+        # belong to whichever path handle_connect picks.
+        window = self.request_tail + data
+        end = window.find(_HEADERS_END)
+        if end < 0:
+            self.request_tail = window[-3:]
+            super().data_received(data)
+            return
+        cut = end + len(_HEADERS_END) - len(self.request_tail)
+        self.request_done = True
+        super().data_received(data[:cut])
+        rest = data[cut:]
+        if rest:
+            self.data_received(rest)
+
+    def handle_connect(self, event: HandshakeRequest) -> None:
+        app = self.openenv_app
+        raw_path, _, query = event.path.partition("?")
+        if (
+            app is None
+            or self.root_path + unquote(raw_path) != "/ws"
+            or "session_id=" in query
+            or not app.has_capacity()
+        ):
+            super().handle_connect(event)  # refusals, named attaches and other paths: over ASGI
+            return
+        self.request = event
+        self.response = response = self.conn.accept(event)
+        self.handshake_initiated = True
+        if response.status_code != 101:  # not a valid upgrade: websockets' own error response
+            self.handshake_complete = True
+            self.close_sent = True
+            self.conn.send_response(response)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
+            return
+        offered: list[str] = []
+        for header in event.headers.get_all("Sec-WebSocket-Protocol"):
+            offered.extend(token.strip() for token in header.split(","))
+        app.active_sessions += 1
+        try:
+            handler = SessionHandler(app, offered, query.encode("latin-1"), release=self._release)
+            outputs = handler.open()
+        except Exception:
+            log.exception("session failed to open")
+            self._release()
+            self.send_500_response()
+            self.transport.close()
+            return
+        self.handler = handler
+        self.reader = ServerFrameReader(app.config.max_message_bytes)
+        self.carrier = SessionCarrier(self.loop)
+        self.tasks.add(self.carrier.task)
+        self.carrier.task.add_done_callback(self.tasks.discard)
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self.default_headers]
+        headers.append(("x-openenv-session-id", handler.session_id))
+        if handler.subprotocol:
+            headers.append(("Sec-WebSocket-Protocol", handler.subprotocol))
+        del response.headers["Date"]
+        response.headers.update(headers)
+        self.handshake_complete = True
+        self.conn.send_response(response)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.start_keepalive()
+        self._write(outputs)
+        if not handler.closed:
+            watchdog = app.watchdog
+            watchdog.ensure_running()
+            self.idle_deadline = self.loop.time() + app.config.idle_timeout_s
+            watchdog.watch(self)
+
+    def _release(self) -> None:
+        if not self.released:
+            self.released = True
+            assert self.openenv_app is not None
+            self.openenv_app.active_sessions -= 1
+
+    # -- inbound -----------------------------------------------------------------------------------
+    def _frames_received(self, data: bytes) -> None:
+        reader = self.reader
+        assert reader is not None
+        for opcode, payload in reader.feed(data):
+            if opcode == OP_TEXT:
+                try:
+                    text = payload.decode()
+                except UnicodeDecodeError:  # invalid UTF-8 in a text message (RFC 6455 §8.1)
+                    self._fail(FrameFault(wsframes.INVALID_DATA, "invalid UTF-8 in a text message"))
+                    return
+                self._message(text, False)
+            elif opcode == OP_BINARY:
+                self._message(payload, True)
+            elif opcode == OP_PING:
+                if not self.close_sent:
+                    self.transport.write(wsframes.frame(OP_PONG, payload))
+            elif opcode == OP_PONG:
+                self.handle_pong(Frame(Opcode.PONG, payload))
+            elif opcode == OP_CLOSE:
+                self._close_received(payload)
+                return
+        if reader.fault is not None:
+            self._fail(reader.fault)
+
+    def _message(self, raw: str | bytes, binary: bool) -> None:
+        handler = self.handler
+        assert handler is not None and self.carrier is not None
+        if self.close_sent or handler.closed:
+            return
+        if self.busy:
+            self.backlog.append((raw, binary))
+            if len(self.backlog) >= HIGH_WATER:
+                self._reading(False)
+            return
+        self.busy = True
+        self.idle_deadline = INFINITY  # a request is running (OE-LIM-009)
+        self.carrier.start(self._serve(raw, binary))
+
+    async def _serve(self, raw: str | bytes, binary: bool) -> None:
+        """Answer `raw`, then whatever arrived meanwhile, in order."""
+        handler = self.handler
+        assert handler is not None
+        backlog = self.backlog
+        try:
+            while True:
+                self._write(await handler.handle(raw, binary=binary))
+                if handler.closed or self.disconnected or not backlog:
+                    break
+                if self.write_blocked:
+                    await self.writable.wait()  # the peer is not reading: hold the next request
+                    if self.disconnected or not backlog:
+                        break
+                raw, binary = backlog.popleft()
+                if len(backlog) <= LOW_WATER and not self.write_blocked:
+                    self._reading(True)
+        except Exception:  # a bug below the handler: end this session only
+            log.exception("session failed")
+            self._write([Close(1011, "internal error")])
+        finally:
+            self.busy = False
+        if self.disconnected:
+            await self._finish()
+        elif not handler.closed:
+            assert self.openenv_app is not None
+            self.idle_deadline = self.loop.time() + self.openenv_app.config.idle_timeout_s
+
+    async def _finish(self) -> None:
+        assert self.handler is not None and self.carrier is not None
+        try:
+            await self.handler.finish()
+        finally:
+            self.carrier.stop()
+
+    def _close_received(self, payload: bytes) -> None:
+        if self.close_sent:  # the peer answered our close: the closing handshake is complete
+            if self.close_timer is not None:
+                self.close_timer.cancel()
+                self.close_timer = None
+            self.transport.close()
+            return
+        parsed = wsframes.parse_close(payload)
+        if isinstance(parsed, FrameFault):
+            self._fail(parsed)
+            return
+        self.close_sent = True
+        self.transport.write(wsframes.frame(OP_CLOSE, payload))  # echo the peer's status
+        self.transport.close()
+
+    def _fail(self, fault: FrameFault) -> None:
+        """End the connection for a framing fault: an oversized message gets the session's answer
+        (OE-LIM-005/006), a protocol violation a close with its RFC 6455 code."""
+        handler = self.handler
+        assert handler is not None
+        if fault.code == wsframes.MESSAGE_TOO_BIG and not handler.closed:
+            self._write(handler.too_large(fault.size))
+            return
+        if not self.close_sent:
+            self.close_sent = True
+            self.transport.write(wsframes.close_frame(fault.code, fault.reason))
+        self.transport.close()
+
+    def _reading(self, on: bool) -> None:
+        if on == self.read_paused and not self.transport.is_closing():
+            self.read_paused = not on
+            if on:
+                self.transport.resume_reading()
+            else:
+                self.transport.pause_reading()
+
+    # -- outbound ----------------------------------------------------------------------------------
+    def _write(self, outputs: list[Output]) -> None:
+        """Frame `outputs` onto the transport; after a close, nothing more is sent (OE-WS-031)."""
+        if self.close_sent or self.transport.is_closing() or not outputs:
+            return
+        frames: list[bytes] = []
+        for output in outputs:
+            if type(output) is Send:
+                frames.append(wsframes.frame(OP_TEXT, output.text.encode()))
+            else:
+                assert isinstance(output, Close)
+                frames.append(wsframes.close_frame(output.code, output.reason))
+                self.close_sent = True
+                self.idle_deadline = INFINITY
+                self.backlog.clear()
+                self._reading(True)  # the peer's close reply must still be read
+                self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+                break
+        self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.handler is not None:
+            self.write_blocked = True
+            self._reading(False)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.handler is not None:
+            self.write_blocked = False
+            if len(self.backlog) <= LOW_WATER:
+                self._reading(True)
+
+    # -- Watched: the app's watchdog ends a session idle for too long ------------------------------
+    def deadline(self) -> float:
+        return self.idle_deadline
+
+    def expire(self) -> None:
+        handler = self.handler
+        if handler is not None and not self.busy and not handler.closed:
+            self._write(handler.idle_close())
+
+    # -- the end -----------------------------------------------------------------------------------
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.handler is None or self.carrier is None:
+            return
+        if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
+            self.idle_deadline = FINISHED
+            assert self.openenv_app is not None
+            self.openenv_app.watchdog.forget(self)
+        self.backlog.clear()
+        if not self.busy:
+            self.busy = True
+            self.carrier.start(self._finish())
+
+    def shutdown(self) -> None:
+        handler = self.handler
+        if handler is None or self.close_sent or not self.handshake_complete:
+            super().shutdown()
+            return
+        self.stop_keepalive()
+        self._write(handler.shutdown_close())
+        self.transport.close()

@@ -1,8 +1,11 @@
-"""The `/ws` endpoint: one ASGI WebSocket connection = one session = one environment instance.
+"""`/ws` sessions: one WebSocket connection = one session = one environment instance.
 
-This module moves frames between ASGI and the sans-I/O `ServerSession`, and runs the requests the
-session hands back on the session's `EnvHost`. It enforces the size, idle and step limits; a failure
-in one session never reaches another (every exception is caught here or in `faults.to_wire`).
+`SessionHandler` is a session's logic, whatever moves its frames: it opens the session (claims or
+creates the environment, says hello), answers each inbound frame through the sans-I/O
+`ServerSession` and the session's `EnvHost`, and finishes it. It enforces the size and step limits;
+a failure in one session never reaches another (every exception is caught here or in
+`faults.to_wire`). Two drivers move the frames: `SessionRunner` over any ASGI server, and
+`uvicorn_ws.OpenEnvWebSocketProtocol` straight from the socket under the bundled runner.
 """
 
 from __future__ import annotations
@@ -40,72 +43,72 @@ def offered_subprotocols(scope: Scope) -> list[str]:
     return [str(p) for p in offered]
 
 
-class SessionRunner:
-    """Serves one accepted WebSocket connection until it closes."""
+class SessionHandler:
+    """The logic of one session: `open()`, then `handle()` per inbound frame, then `finish()`.
+
+    Every method returns the outputs to write, in order. When they end with a `Close`, the session
+    is over: `closed` is set and the capacity slot is released before the caller writes them
+    (OE-LIM-014); the caller sends nothing after that close (OE-WS-031).
+    """
+
+    __slots__ = (
+        "app",
+        "attach_to",
+        "closed",
+        "host",
+        "max_bytes",
+        "mcp",
+        "named",
+        "release",
+        "session",
+        "subprotocol",
+    )
 
     def __init__(
         self,
         app: OpenEnvApp,
-        scope: Scope,
-        receive: Receive,
-        send: SendFn,
+        subprotocols: list[str],
+        query_string: bytes = b"",
         *,
         release: Callable[[], None] = lambda: None,
     ) -> None:
         self.app = app
         self.release = release
-        self.receive = receive
-        self.send = send
         config = app.config
-        subprotocol = ServerSession.select_subprotocol(offered_subprotocols(scope), v1_enabled=config.v1)
-        self.subprotocol = subprotocol
+        self.subprotocol = ServerSession.select_subprotocol(subprotocols, v1_enabled=config.v1)
         self.session = ServerSession(
-            mode=Mode.V1 if subprotocol else Mode.BASE,
+            mode=Mode.V1 if self.subprotocol else Mode.BASE,
             session_id=str(uuid.uuid4()),
             limits=config.limits(),
         )
         self.host: EnvHost | None = None
         self.mcp: McpDispatcher | None = None
         self.named: NamedSession | None = None
-        query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+        query = parse_qs(query_string.decode("latin-1")) if query_string else {}
         self.attach_to: str | None = query["session_id"][0] if "session_id" in query else None
         self.max_bytes = config.max_message_bytes
-        self.idle_timeout = config.idle_timeout_s
         self.closed = False
-        self.idle_deadline = 0.0
-        self.idle_expired = False
-        self.task: asyncio.Task[Any] | None = None
 
-    async def run(self) -> None:
-        """Accept, serve frames, and always release the environment."""
-        refusal = self._claim_named() if self.attach_to is not None else None
-        headers = [(b"x-openenv-session-id", self.session.session_id.encode())]
-        await self.send({"type": "websocket.accept", "subprotocol": self.subprotocol, "headers": headers})
-        try:
+    @property
+    def session_id(self) -> str:
+        return self.session.session_id
+
+    def open(self) -> list[Output]:
+        """Bind the environment (a named one, or a new instance) and greet the client."""
+        session = self.session
+        if self.attach_to is not None:
+            refusal = self._claim_named()
             if refusal is not None:
-                await self._write(self.session.failure(None, ErrorCode.SESSION_ERROR, refusal, fatal=True))
-                return
-            if self.host is None:
-                try:
-                    env = self.app.new_environment()
-                except Exception as exc:
-                    wire = to_wire(exc, "factory", factory_name=self.app.env_class.__name__)
-                    await self._write(self.session.failure(None, wire.code, wire.message, wire.details, fatal=True))
-                    return
-                self.host = self.app.host(env)
-            self.mcp = McpDispatcher(self.host, self.app)
-            await self._write(self.session.hello())
-            await self._serve()
-        finally:
-            if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
-                self.idle_deadline = FINISHED
-                if self.task is not None:
-                    self.app.watchdog.forget(self)
-            self.release()
-            if self.named is not None:
-                self.app.named.detach(self.named)
-            elif self.host is not None:
-                await self.host.close()
+                return self._ending(session.failure(None, ErrorCode.SESSION_ERROR, refusal, fatal=True))
+        if self.host is None:
+            try:
+                env = self.app.new_environment()
+            except Exception as exc:
+                wire = to_wire(exc, "factory", factory_name=self.app.env_class.__name__)
+                return self._ending(session.failure(None, wire.code, wire.message, wire.details, fatal=True))
+            self.host = self.app.host(env)
+        self.mcp = McpDispatcher(self.host, self.app)
+        return session.hello()
 
     def _claim_named(self) -> str | None:
         """Bind this connection to the named session `attach_to` (OE-WS-029); the refusal, if any."""
@@ -120,70 +123,57 @@ class SessionRunner:
         self.session.session_id = named.session_id
         return None
 
-    # -- Watched: the app's watchdog ends a session idle for too long ------------------------------
-    def deadline(self) -> float:
-        return self.idle_deadline
+    async def handle(self, raw: str | bytes, *, binary: bool = False) -> list[Output]:
+        """Answer one inbound message (text as `str`, binary as `bytes`)."""
+        if self.closed:
+            return []
+        size = len(raw)
+        if binary or size * 4 > self.max_bytes:
+            if not binary:
+                size = len(raw.encode()) if isinstance(raw, str) else size
+            if size > self.max_bytes:
+                return self.too_large(size)
+        outcome = self.session.receive(raw, binary=binary)
+        if isinstance(outcome, list):
+            return self._ending(outcome)
+        return self._ending(await self._perform(outcome))
 
-    def expire(self) -> None:
-        self.idle_expired = True
-        if self.task is not None:
-            self.task.cancel()
-
-    async def _serve(self) -> None:
-        receive = self.receive
-        watchdog = self.app.watchdog
-        watchdog.ensure_running()
-        clock = asyncio.get_running_loop().time
-        idle = self.idle_timeout
-        self.task = task = asyncio.current_task()
-        self.idle_deadline = clock() + idle
-        watchdog.watch(self)
-        while not self.closed:
-            self.idle_deadline = clock() + idle
-            try:
-                message = await receive()
-            except asyncio.CancelledError:
-                if not self.idle_expired or task is None:
-                    raise
-                task.uncancel()
-                await self._write(
-                    self.session.closing(
-                        ErrorCode.IDLE_TIMEOUT,
-                        f"no frame received for {self.idle_timeout:g} s; session closed",
-                    )
-                )
-                return
-            self.idle_deadline = INFINITY  # busy: a request is running (OE-LIM-009)
-            kind = message["type"]
-            if kind == "websocket.disconnect":
-                self.closed = True
-                return
-            if kind != "websocket.receive":
-                continue
-            text = message.get("text")
-            if text is None:
-                raw: str | bytes = message.get("bytes") or b""
-                if len(raw) > self.max_bytes:
-                    await self._too_large(len(raw))
-                    return
-                outcome = self.session.receive(raw, binary=True)
-            else:
-                if len(text) * 4 > self.max_bytes and len(text.encode()) > self.max_bytes:
-                    await self._too_large(len(text.encode()))
-                    return
-                outcome = self.session.receive(text)
-            if isinstance(outcome, list):
-                await self._write(outcome)
-                continue
-            await self._write(await self._perform(outcome))
-
-    async def _too_large(self, size: int) -> None:
-        await self._write(
+    def too_large(self, size: int) -> list[Output]:
+        """The outputs that refuse a message of `size` bytes over `max_message_bytes` (OE-LIM-005/006)."""
+        return self._ending(
             self.session.closing(
                 ErrorCode.MESSAGE_TOO_LARGE,
                 f"frame of {size} bytes exceeds the limit of {self.max_bytes} bytes",
             )
         )
+
+    def idle_close(self) -> list[Output]:
+        """The outputs that end a session idle for `idle_timeout_s` (OE-LIM-009)."""
+        timeout = self.app.config.idle_timeout_s
+        return self._ending(
+            self.session.closing(ErrorCode.IDLE_TIMEOUT, f"no frame received for {timeout:g} s; session closed")
+        )
+
+    def shutdown_close(self) -> list[Output]:
+        """The outputs that end the session when the server shuts down (OE-WS-030)."""
+        return self._ending([Close(1001, "server shutting down")])
+
+    async def finish(self) -> None:
+        """The connection is gone: release the slot, detach or close the environment. Idempotent."""
+        self.closed = True
+        self.release()
+        named, self.named = self.named, None
+        host, self.host = self.host, None
+        if named is not None:
+            self.app.named.detach(named)
+        elif host is not None:
+            await host.close()
+
+    def _ending(self, outputs: list[Output]) -> list[Output]:
+        if outputs and isinstance(outputs[-1], Close):
+            self.closed = True
+            self.release()  # the slot is free before the peer sees the close (OE-LIM-014)
+        return outputs
 
     async def _perform(self, request: Request) -> list[Output]:
         host = self.host
@@ -207,6 +197,7 @@ class SessionRunner:
                 return session.mcp(request, await self.mcp.handle(request.data))
             else:  # close: a named session outlives its connection
                 if self.named is None:
+                    self.host = None
                     await host.close()
                 return [Close(1000)]
         except StepTimedOut:
@@ -232,6 +223,89 @@ class SessionRunner:
             metadata=obs.metadata,
         )
 
+
+class SessionRunner:
+    """Serves one accepted ASGI WebSocket connection until it closes (any ASGI server)."""
+
+    def __init__(
+        self,
+        app: OpenEnvApp,
+        scope: Scope,
+        receive: Receive,
+        send: SendFn,
+        *,
+        release: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.app = app
+        self.receive = receive
+        self.send = send
+        self.handler = SessionHandler(
+            app, offered_subprotocols(scope), scope.get("query_string") or b"", release=release
+        )
+        self.idle_timeout = app.config.idle_timeout_s
+        self.idle_deadline = 0.0
+        self.idle_expired = False
+        self.task: asyncio.Task[Any] | None = None
+
+    async def run(self) -> None:
+        """Accept, serve frames, and always release the environment."""
+        handler = self.handler
+        try:
+            outputs = handler.open()  # before the accept: a named attach adopts the session's id
+            headers = [(b"x-openenv-session-id", handler.session_id.encode())]
+            await self.send({"type": "websocket.accept", "subprotocol": handler.subprotocol, "headers": headers})
+            await self._write(outputs)
+            if not handler.closed:
+                await self._serve()
+        finally:
+            if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
+                self.idle_deadline = FINISHED
+                if self.task is not None:
+                    self.app.watchdog.forget(self)
+            await handler.finish()
+
+    # -- Watched: the app's watchdog ends a session idle for too long ------------------------------
+    def deadline(self) -> float:
+        return self.idle_deadline
+
+    def expire(self) -> None:
+        self.idle_expired = True
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _serve(self) -> None:
+        receive = self.receive
+        handler = self.handler
+        watchdog = self.app.watchdog
+        watchdog.ensure_running()
+        clock = asyncio.get_running_loop().time
+        idle = self.idle_timeout
+        self.task = task = asyncio.current_task()
+        self.idle_deadline = clock() + idle
+        watchdog.watch(self)
+        while not handler.closed:
+            self.idle_deadline = clock() + idle
+            try:
+                message = await receive()
+            except asyncio.CancelledError:
+                if not self.idle_expired or task is None:
+                    raise
+                task.uncancel()
+                await self._write(handler.idle_close())
+                return
+            self.idle_deadline = INFINITY  # busy: a request is running (OE-LIM-009)
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return
+            if kind != "websocket.receive":
+                continue
+            text = message.get("text")
+            if text is None:
+                outputs = await handler.handle(message.get("bytes") or b"", binary=True)
+            else:
+                outputs = await handler.handle(text)
+            await self._write(outputs)
+
     async def _write(self, outputs: list[Output]) -> None:
         send = self.send
         try:
@@ -239,8 +313,6 @@ class SessionRunner:
                 if isinstance(output, Send):
                     await send({"type": "websocket.send", "text": output.text})
                 else:
-                    self.closed = True
-                    self.release()  # the slot is free before the peer sees the close (OE-LIM-014)
                     await send({"type": "websocket.close", "code": output.code, "reason": output.reason})
         except OSError:  # the peer went away mid-write (uvicorn raises ClientDisconnected)
-            self.closed = True
+            self.handler.closed = True

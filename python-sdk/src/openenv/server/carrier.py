@@ -1,0 +1,116 @@
+"""`SessionCarrier`: run a session's work eagerly, and on the session's own task once it suspends.
+
+Most requests to a cheap environment finish without ever waiting, so scheduling a task per request
+would cost an event-loop pass each. `start(coro)` instead runs the coroutine right away, from the
+protocol callback, *as* the session's carrier task: `asyncio.current_task()` is that task and the
+session's `contextvars.Context` is active, exactly as when the task itself runs it. If the
+coroutine completes, that was all. If it suspends, the carrier task adopts it at the point where it
+stopped and drives it from there, so awaiting, cancellation (step timeouts cancel the current task),
+`asyncio.timeout()` and `TaskGroup` behave as in any task. Python 3.12's eager tasks do the same
+per task; this module does it with one long-lived task per session, which also works on 3.11.
+
+At most one coroutine runs per carrier at a time (the caller serialises the session's work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from asyncio.tasks import _enter_task, _leave_task  # private but stable since Python 3.7
+from collections.abc import Coroutine, Generator
+from typing import Any
+
+_STOP = None
+
+
+class _Adopted:
+    """Awaitable that continues `coro`, which last yielded `yielded` (or is to receive `throw`)."""
+
+    __slots__ = ("coro", "throw", "yielded")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], yielded: Any, throw: BaseException | None = None) -> None:
+        self.coro = coro
+        self.yielded = yielded
+        self.throw = throw
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self.coro
+        try:
+            value = coro.throw(self.throw) if self.throw is not None else self.yielded
+        except StopIteration as stop:
+            return stop.value
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation (or anything else the task throws in)
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+class SessionCarrier:
+    """One session's task and context; `start()` runs work on them (see the module doc)."""
+
+    __slots__ = ("_handoff", "_loop", "context", "stopped", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.context = contextvars.copy_context()
+        self._handoff: asyncio.Future[Any] = loop.create_future()
+        self.stopped = False
+        self.task: asyncio.Task[None] = loop.create_task(self._carry(), context=self.context)
+
+    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run `coro` now, as the carrier task; the task takes over if it suspends.
+        Only when no earlier `coro` is still running."""
+        if self.task.done():  # cancelled from outside while idle: a fresh task takes its place
+            self._handoff = self._loop.create_future()
+            self.task = self._loop.create_task(self._carry(), context=self.context)
+        self.context.run(self._step, coro)
+
+    def stop(self) -> None:
+        """End the carrier task once it is idle (after the running coroutine, if any)."""
+        self.stopped = True
+        if not self._handoff.done():
+            self._handoff.set_result(_STOP)
+
+    def _step(self, coro: Coroutine[Any, Any, Any]) -> None:
+        loop, task = self._loop, self.task
+        _enter_task(loop, task)
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            return
+        finally:
+            _leave_task(loop, task)
+        self._handoff.set_result((coro, yielded))
+
+    async def _carry(self) -> None:
+        loop = self._loop
+        while not self.stopped:
+            handoff = self._handoff
+            try:
+                item = await handoff
+            except asyncio.CancelledError:
+                if not handoff.done() or handoff.cancelled() or handoff.result() is _STOP:
+                    raise  # cancelled while idle: the task ends (shutdown, or `start` replaces it)
+                # Cancelled between the hand-off and the pickup: the adopted coroutine gets it, as
+                # it would have in a task of its own.
+                self._handoff = loop.create_future()
+                coro, _ = handoff.result()
+                await _Adopted(coro, None, asyncio.CancelledError())
+                continue
+            if item is _STOP:
+                return
+            self._handoff = loop.create_future()
+            coro, yielded = item
+            await _Adopted(coro, yielded)
