@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import uvloop
-
 from openenv.server.carrier import SessionCarrier
 
 VAR: contextvars.ContextVar[int] = contextvars.ContextVar("VAR", default=0)

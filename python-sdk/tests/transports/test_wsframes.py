@@ -6,12 +6,6 @@ import os
 import struct
 
 import pytest
-from websockets.client import ClientProtocol
-from websockets.frames import Close, Frame, Opcode
-from websockets.protocol import State
-from websockets.streams import StreamReader
-from websockets.uri import parse_uri
-
 from openenv.transports.wsframes import (
     OP_BINARY,
     OP_CLOSE,
@@ -24,6 +18,11 @@ from openenv.transports.wsframes import (
     frame,
     parse_close,
 )
+from websockets.client import ClientProtocol
+from websockets.frames import Close, Frame, Opcode
+from websockets.protocol import State
+from websockets.streams import StreamReader
+from websockets.uri import parse_uri
 
 
 def client_bytes(*frames: Frame) -> bytes:
