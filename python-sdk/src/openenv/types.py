@@ -7,11 +7,10 @@ them against the schema examples.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Action",
@@ -50,17 +49,8 @@ class Observation(BaseModel):
     done: bool = False
     terminated: bool = False
     truncated: bool = False
-    reward: float | None = None
+    reward: Annotated[float, Field(allow_inf_nan=False)] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("reward", mode="before")
-    @classmethod
-    def _finite_reward(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            return float(value)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("reward must be a finite number or None")
-        return value
 
     @property
     def episode_flags(self) -> tuple[bool, bool]:

@@ -206,3 +206,21 @@ def test_stop_waits_for_the_running_coroutine(run: Runner) -> None:
         assert finished == ["work"]
 
     run(main)
+
+
+def test_started_from_inside_another_task_the_carrier_runs_it_instead(run: Runner) -> None:
+    async def main() -> None:
+        carrier = SessionCarrier(asyncio.get_running_loop())
+        seen: list[Any] = []
+
+        async def work() -> None:
+            seen.append(asyncio.current_task())
+
+        carrier.start(work())  # from this test's task: nothing may run as the carrier right now
+        assert seen == []
+        await asyncio.sleep(0.01)
+        assert seen == [carrier.task]
+        carrier.stop()
+        await carrier.task
+
+    run(main)

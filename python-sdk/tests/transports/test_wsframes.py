@@ -183,3 +183,10 @@ def test_application_close_codes_are_valid() -> None:
     assert parse_close(b"\x0b\xb8") == (3000, "")
     assert parse_close(b"\x13\x87ok") == (4999, "ok")
     assert OP_PONG == 0xA and OP_CLOSE == 0x8 and OP_PING == 0x9
+
+
+def test_single_small_frame_shortcut_still_checks_the_limit() -> None:
+    reader = ServerFrameReader(10)
+    assert reader.feed(client_bytes(Frame(Opcode.TEXT, b"0123456789"))) == [(OP_TEXT, b"0123456789")]
+    assert reader.feed(client_bytes(Frame(Opcode.TEXT, b"0123456789A"))) == []
+    assert reader.fault is not None and reader.fault.code == 1009

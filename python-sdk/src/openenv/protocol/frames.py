@@ -109,12 +109,14 @@ def decode_client_frame(raw: str | bytes, mode: Mode, *, binary: bool = False) -
     if rule is None:
         shown = "" if kind is None else kind
         raise FrameError(ErrorCode.UNKNOWN_TYPE, f"Unknown message type: {shown}", request_id=request_id)
+    data = obj.get("data", _EMPTY)
+    if rule != _FORBIDDEN and len(obj) == 2 + allowed_id and type(data) is dict and "data" in obj:
+        return ClientFrame(kind, data, request_id)  # type: ignore[arg-type]  # the usual {type, [id,] data}
     problems: list[dict[str, Any]] = []
     for key in obj:
         if key == "type" or (key == "data" and rule != _FORBIDDEN) or (key == "id" and allowed_id):
             continue
         problems.append(_problem("extra_forbidden", [key], "Extra inputs are not permitted", obj[key]))
-    data = obj.get("data", _EMPTY)
     if rule == _REQUIRED and "data" not in obj:
         problems.append(_problem("missing", ["data"], "Field required", obj))
     elif rule != _FORBIDDEN and type(data) is not dict:
@@ -153,9 +155,14 @@ def decode_server_frame(raw: str | bytes, mode: Mode) -> ServerFrame:
 
 def encode_frame(kind: str, data: dict[str, Any], request_id: RequestId | None = None) -> str:
     """Encode one frame as compact JSON text; `request_id` is written only when not None."""
+    return encode_frame_bytes(kind, data, request_id).decode()
+
+
+def encode_frame_bytes(kind: str, data: dict[str, Any], request_id: RequestId | None = None) -> bytes:
+    """`encode_frame` as UTF-8 bytes, ready to be framed."""
     if request_id is None:
-        return orjson.dumps({"type": kind, "data": data}).decode()
-    return orjson.dumps({"type": kind, "id": request_id, "data": data}).decode()
+        return orjson.dumps({"type": kind, "data": data})
+    return orjson.dumps({"type": kind, "id": request_id, "data": data})
 
 
 def encode_error(
@@ -165,7 +172,17 @@ def encode_error(
     request_id: RequestId | None = None,
 ) -> str:
     """Encode an `error` frame: `data` holds `message`, `code`, then any extra keys."""
+    return encode_error_bytes(code, message, details, request_id).decode()
+
+
+def encode_error_bytes(
+    code: ErrorCode,
+    message: str,
+    details: dict[str, Any] | None = None,
+    request_id: RequestId | None = None,
+) -> bytes:
+    """`encode_error` as UTF-8 bytes."""
     data: dict[str, Any] = {"message": message, "code": code.value}
     if details:
         data.update(details)
-    return encode_frame("error", data, request_id)
+    return encode_frame_bytes("error", data, request_id)

@@ -39,8 +39,8 @@ from openenv.protocol.frames import (
     ClientFrame,
     RequestId,
     decode_client_frame,
-    encode_error,
-    encode_frame,
+    encode_error_bytes,
+    encode_frame_bytes,
 )
 
 _SILENT_AT_BASE = frozenset({ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.IDLE_TIMEOUT})
@@ -57,9 +57,13 @@ class Episode(enum.Enum):
 
 @dataclass(slots=True, frozen=True)
 class Send:
-    """Write this text frame."""
+    """Write this text frame (`data`: its UTF-8 JSON)."""
 
-    text: str
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
 
 
 @dataclass(slots=True, frozen=True)
@@ -106,7 +110,7 @@ class ServerSession:
         if self.mode is not Mode.V1:
             return []
         data = {"session_id": self.session_id, "protocol": SUBPROTOCOL_V1, "limits": self.limits}
-        return [Send(encode_frame("session", data))]
+        return [Send(encode_frame_bytes("session", data))]
 
     def receive(self, raw: str | bytes, *, binary: bool = False) -> Request | list[Output]:
         """Accept one inbound frame: a `Request` to run, or outputs to write now."""
@@ -170,11 +174,11 @@ class ServerSession:
             data["truncated"] = bool(truncated)
         if metadata:
             data["metadata"] = metadata
-        text = self._encode_within_limit("observation", data, request)
-        if isinstance(text, list):
-            return text
+        encoded = self._encode_within_limit("observation", data, request)
+        if isinstance(encoded, list):
+            return encoded
         self.episode = Episode.ENDED if done else Episode.RUNNING
-        return [Send(text)]
+        return [Send(encoded)]
 
     def state(self, request: Request, state: dict[str, Any]) -> list[Output]:
         """Answer a `state` request."""
@@ -187,19 +191,17 @@ class ServerSession:
         return self._reply("mcp", response, request)
 
     def _reply(self, kind: str, data: dict[str, Any], request: Request) -> list[Output]:
-        text = self._encode_within_limit(kind, data, request)
-        return text if isinstance(text, list) else [Send(text)]
+        encoded = self._encode_within_limit(kind, data, request)
+        return encoded if isinstance(encoded, list) else [Send(encoded)]
 
-    def _encode_within_limit(self, kind: str, data: dict[str, Any], request: Request) -> str | list[Output]:
-        """The reply text, or the error outputs replacing a reply over `max_message_bytes` (OE-LIM-007)."""
-        text = encode_frame(kind, data, request.id)
+    def _encode_within_limit(self, kind: str, data: dict[str, Any], request: Request) -> bytes | list[Output]:
+        """The reply, or the error outputs replacing a reply over `max_message_bytes` (OE-LIM-007)."""
+        encoded = encode_frame_bytes(kind, data, request.id)
         limit = self.limits.get("max_message_bytes")
-        if isinstance(limit, int) and len(text) * 4 > limit:
-            size = len(text.encode())
-            if size > limit:
-                message = f"the {kind} reply ({size} bytes) exceeds max_message_bytes ({limit})"
-                return self._error(ErrorCode.EXECUTION_ERROR, message, None, request.id)
-        return text
+        if isinstance(limit, int) and len(encoded) > limit:
+            message = f"the {kind} reply ({len(encoded)} bytes) exceeds max_message_bytes ({limit})"
+            return self._error(ErrorCode.EXECUTION_ERROR, message, None, request.id)
+        return encoded
 
     def failure(
         self,
@@ -230,7 +232,7 @@ class ServerSession:
                 return [Close(close_code)]
             if code not in BASE_ERROR_CODES:
                 code = ErrorCode.EXECUTION_ERROR
-        outputs: list[Output] = [Send(encode_error(code, message, details, request_id))]
+        outputs: list[Output] = [Send(encode_error_bytes(code, message, details, request_id))]
         if fatal:
             self.closed = True
             outputs.append(Close(close_code))

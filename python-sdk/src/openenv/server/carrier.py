@@ -21,6 +21,8 @@ from collections.abc import Coroutine, Generator
 from typing import Any
 
 _STOP = None
+_NOT_STARTED = object()
+_current_task = asyncio.current_task
 
 
 class _Adopted:
@@ -36,7 +38,12 @@ class _Adopted:
     def __await__(self) -> Generator[Any, Any, Any]:
         coro = self.coro
         try:
-            value = coro.throw(self.throw) if self.throw is not None else self.yielded
+            if self.throw is not None:
+                value = coro.throw(self.throw)
+            elif self.yielded is _NOT_STARTED:
+                value = coro.send(None)
+            else:
+                value = self.yielded
         except StopIteration as stop:
             return stop.value
         while True:
@@ -85,6 +92,9 @@ class SessionCarrier:
 
     def _step(self, coro: Coroutine[Any, Any, Any]) -> None:
         loop, task = self._loop, self.task
+        if _current_task(loop) is not None:  # called from inside some task: no eager start
+            self._handoff.set_result((coro, _NOT_STARTED))
+            return
         _enter_task(loop, task)
         try:
             yielded = coro.send(None)

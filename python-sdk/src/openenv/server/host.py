@@ -57,6 +57,7 @@ class EnvHost:
         "_deadline",
         "_executor",
         "_inline",
+        "_loop",
         "_reset_names",
         "_reset_var_kw",
         "_task",
@@ -80,6 +81,7 @@ class EnvHost:
         self._deadline = 0.0
         self._task: asyncio.Task[Any] | None = None
         self._timed_out = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- Watched: the watchdog cancels a call that outlives its deadline ---------------------------
     def deadline(self) -> float:
@@ -104,8 +106,11 @@ class EnvHost:
                     return await (method(*args, **kwargs) if is_async else self._in_thread(method, args, kwargs))
             except TimeoutError:
                 raise StepTimedOut(name) from None
-        self._deadline = asyncio.get_running_loop().time() + self.timeout
-        self._task = asyncio.current_task()
+        loop = self._loop
+        if loop is None:  # looked up once: `get_running_loop()` costs a getpid() system call
+            loop = self._loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + self.timeout
+        self._task = asyncio.current_task(loop)
         watchdog.running.add(self)
         try:
             if is_async:

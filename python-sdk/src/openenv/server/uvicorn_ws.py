@@ -315,7 +315,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         frames: list[bytes] = []
         for output in outputs:
             if type(output) is Send:
-                frames.append(wsframes.frame(OP_TEXT, output.text.encode()))
+                frames.append(wsframes.frame(OP_TEXT, output.data))
             else:
                 assert isinstance(output, Close)
                 frames.append(wsframes.close_frame(output.code, output.reason))

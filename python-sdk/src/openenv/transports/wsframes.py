@@ -66,6 +66,12 @@ class ServerFrameReader:
         Check `fault` afterwards: the events before a violation are still returned."""
         if self.fault is not None:
             return []
+        if not self._chunks and not self._part_op and len(data) >= 6:  # the usual: one whole small frame
+            b0 = data[0]
+            b1 = data[1]
+            if (b0 == 0x81 or b0 == 0x82) and 0x80 < b1 < 0xFE and len(data) == b1 - 122 and b1 - 0x80 <= self.max_size:
+                # FIN + text/binary, masked, a 7-bit length, and the frame ends exactly here
+                return [(b0 & 0x0F, apply_mask(data[6:], data[2:6]))]
         if self._chunks:
             self._chunks.append(data)
             self._have += len(data)
