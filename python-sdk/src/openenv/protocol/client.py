@@ -22,7 +22,7 @@ from openenv.protocol.frames import ServerFrame, decode_server_frame, encode_fra
 _REPLY_TYPE = {"reset": "observation", "step": "observation", "state": "state", "mcp": "mcp"}
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)  # not frozen: built per frame, and frozen init costs 3x
 class Outcome:
     """The decoded reply to one request."""
 
@@ -30,7 +30,7 @@ class Outcome:
     data: dict[str, Any]
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)  # not frozen: built per frame, and frozen init costs 3x
 class StepData:
     """The fields of an observation reply, normalised across modes."""
 
