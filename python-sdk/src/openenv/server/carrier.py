@@ -22,7 +22,6 @@ from typing import Any
 
 _STOP = None
 _NOT_STARTED = object()
-_current_task = asyncio.current_task
 
 
 class _Adopted:
@@ -92,10 +91,11 @@ class SessionCarrier:
 
     def _step(self, coro: Coroutine[Any, Any, Any]) -> None:
         loop, task = self._loop, self.task
-        if _current_task(loop) is not None:  # called from inside some task: no eager start
+        try:
+            _enter_task(loop, task)
+        except RuntimeError:  # called from inside another task: no eager start, the carrier runs it
             self._handoff.set_result((coro, _NOT_STARTED))
             return
-        _enter_task(loop, task)
         try:
             yielded = coro.send(None)
         except StopIteration:

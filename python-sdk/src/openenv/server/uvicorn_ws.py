@@ -26,7 +26,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request as HandshakeRequest
 
-from openenv.protocol.server import Close, Output, Send
+from openenv.protocol.server import Close, Output, Request, Send
 from openenv.server.app import OpenEnvApp
 from openenv.server.carrier import SessionCarrier
 from openenv.server.websocket import FINISHED, INFINITY, SessionHandler
@@ -109,6 +109,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         self.released = False
         self.write_blocked = False
         self.idle_deadline = FINISHED
+        self.idle_timeout = self.openenv_app.config.idle_timeout_s if self.openenv_app is not None else 0.0
         self.request_tail = b""  # the end of the handshake bytes so far, to find where they stop
         self.request_done = self.openenv_app is None
 
@@ -232,27 +233,35 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
             if len(self.backlog) >= HIGH_WATER:
                 self._reading(False)
             return
+        outcome = handler.receive(raw, binary=binary)
+        if type(outcome) is list:  # answered without the environment (a frame error)
+            self._write(outcome)
+            return
         self.busy = True
         self.idle_deadline = INFINITY  # a request is running (OE-LIM-009)
-        self.carrier.start(self._serve(raw, binary))
+        self.carrier.start(self._serve(outcome))  # type: ignore[arg-type]
 
-    async def _serve(self, raw: str | bytes, binary: bool) -> None:
-        """Answer `raw`, then whatever arrived meanwhile, in order."""
+    async def _serve(self, request: Request | None) -> None:
+        """Perform `request`, then whatever arrived meanwhile, in order."""
         handler = self.handler
         assert handler is not None
         backlog = self.backlog
         try:
-            while True:
-                self._write(await handler.handle(raw, binary=binary))
-                if handler.closed or self.disconnected or not backlog:
-                    break
-                if self.write_blocked:
-                    await self.writable.wait()  # the peer is not reading: hold the next request
-                    if self.disconnected or not backlog:
-                        break
-                raw, binary = backlog.popleft()
-                if len(backlog) <= LOW_WATER and not self.write_blocked:
-                    self._reading(True)
+            while request is not None:
+                self._write(await handler.perform(request))
+                request = None
+                while request is None and backlog and not handler.closed and not self.disconnected:
+                    if self.write_blocked:
+                        await self.writable.wait()  # the peer is not reading: hold the next request
+                        continue
+                    raw, binary = backlog.popleft()
+                    if len(backlog) <= LOW_WATER:
+                        self._reading(True)
+                    outcome = handler.receive(raw, binary=binary)
+                    if type(outcome) is list:
+                        self._write(outcome)
+                    else:
+                        request = outcome  # type: ignore[assignment]
         except Exception:  # a bug below the handler: end this session only
             log.exception("session failed")
             self._write([Close(1011, "internal error")])
@@ -261,8 +270,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         if self.disconnected:
             await self._finish()
         elif not handler.closed:
-            assert self.openenv_app is not None
-            self.idle_deadline = self.loop.time() + self.openenv_app.config.idle_timeout_s
+            self.idle_deadline = self.loop.time() + self.idle_timeout
 
     async def _finish(self) -> None:
         assert self.handler is not None and self.carrier is not None
@@ -315,7 +323,8 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         frames: list[bytes] = []
         for output in outputs:
             if type(output) is Send:
-                frames.append(wsframes.frame(OP_TEXT, output.data))
+                data = output.data
+                frames.append(bytes((0x81, len(data))) + data if len(data) < 126 else wsframes.frame(OP_TEXT, data))
             else:
                 assert isinstance(output, Close)
                 frames.append(wsframes.close_frame(output.code, output.reason))

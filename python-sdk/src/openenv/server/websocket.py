@@ -123,8 +123,9 @@ class SessionHandler:
         self.session.session_id = named.session_id
         return None
 
-    async def handle(self, raw: str | bytes, *, binary: bool = False) -> list[Output]:
-        """Answer one inbound message (text as `str`, binary as `bytes`)."""
+    def receive(self, raw: str | bytes, *, binary: bool = False) -> Request | list[Output]:
+        """Take one inbound message (text as `str`, binary as `bytes`): a `Request` to `perform()`,
+        or the outputs that answer it right away (a frame error, an oversized message)."""
         if self.closed:
             return []
         size = len(raw)
@@ -134,9 +135,14 @@ class SessionHandler:
             if size > self.max_bytes:
                 return self.too_large(size)
         outcome = self.session.receive(raw, binary=binary)
-        if isinstance(outcome, list):
-            return self._ending(outcome)
-        return self._ending(await self._perform(outcome))
+        return self._ending(outcome) if type(outcome) is list else outcome
+
+    async def handle(self, raw: str | bytes, *, binary: bool = False) -> list[Output]:
+        """`receive()` and, for a request, `perform()`."""
+        outcome = self.receive(raw, binary=binary)
+        if type(outcome) is list:
+            return outcome
+        return await self.perform(outcome)  # type: ignore[arg-type]
 
     def too_large(self, size: int) -> list[Output]:
         """The outputs that refuse a message of `size` bytes over `max_message_bytes` (OE-LIM-005/006)."""
@@ -175,7 +181,8 @@ class SessionHandler:
             self.release()  # the slot is free before the peer sees the close (OE-LIM-014)
         return outputs
 
-    async def _perform(self, request: Request) -> list[Output]:
+    async def perform(self, request: Request) -> list[Output]:
+        """Run a `Request` from `receive()` on the environment; the outputs that answer it."""
         host = self.host
         assert host is not None
         session = self.session
@@ -199,15 +206,17 @@ class SessionHandler:
                 if self.named is None:
                     self.host = None
                     await host.close()
-                return [Close(1000)]
+                return self._ending([Close(1000)])
         except StepTimedOut:
             host.close_later()
             self.host = None
-            return session.failure(
-                request,
-                ErrorCode.STEP_TIMEOUT,
-                f"{kind} exceeded the step timeout of {host.timeout:g} s; session closed",
-                fatal=True,
+            return self._ending(
+                session.failure(
+                    request,
+                    ErrorCode.STEP_TIMEOUT,
+                    f"{kind} exceeded the step timeout of {host.timeout:g} s; session closed",
+                    fatal=True,
+                )
             )
         except Exception as exc:
             prefix: list[str | int] = ["data"] if session.mode is Mode.V1 else []
