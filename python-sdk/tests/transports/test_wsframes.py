@@ -13,9 +13,11 @@ from openenv.transports.wsframes import (
     OP_PONG,
     OP_TEXT,
     FrameFault,
+    MaskKeys,
     ServerFrameReader,
     close_frame,
     frame,
+    masked_frame,
     parse_close,
 )
 from websockets.client import ClientProtocol
@@ -190,3 +192,19 @@ def test_single_small_frame_shortcut_still_checks_the_limit() -> None:
     assert reader.feed(client_bytes(Frame(Opcode.TEXT, b"0123456789"))) == [(OP_TEXT, b"0123456789")]
     assert reader.feed(client_bytes(Frame(Opcode.TEXT, b"0123456789A"))) == []
     assert reader.fault is not None and reader.fault.code == 1009
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65536])
+def test_masked_client_frames_parse_as_websockets_server_frames(size: int) -> None:
+    keys = MaskKeys()
+    first, second = keys.next(), keys.next()
+    assert len(first) == 4 and first != second
+    payload = os.urandom(size)
+    reader = ServerFrameReader(1 << 20)
+    assert reader.feed(masked_frame(OP_TEXT, payload, first)) == [(OP_TEXT, payload)]
+
+
+def test_mask_keys_refill_from_the_entropy_pool() -> None:
+    keys = MaskKeys()
+    drawn = {keys.next() for _ in range(3000)}  # crosses the 4 KiB pool boundary twice
+    assert len(drawn) > 2990

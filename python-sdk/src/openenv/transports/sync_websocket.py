@@ -18,9 +18,13 @@ from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
+from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from openenv.transports.wsframes import OP_TEXT, MaskKeys, masked_frame
+
 READ_SIZE = 65536
+_ENDING = (State.CLOSING, State.CLOSED)
 
 
 class SyncWebSocket:
@@ -32,6 +36,7 @@ class SyncWebSocket:
         self.subprotocol: str | None = protocol.subprotocol
         self._frames: deque[Frame] = deque()
         self._parts: list[bytes] = []
+        self._keys = MaskKeys()
 
     @classmethod
     def connect(
@@ -88,10 +93,10 @@ class SyncWebSocket:
 
     def send(self, text: str) -> None:
         """Send one text message; `ConnectionClosed` once the peer has started closing."""
-        if self.protocol.state.name != "OPEN":
+        if self.protocol.state is not State.OPEN:
             raise self._closed()
-        self.protocol.send_text(text.encode())
-        self._flush()
+        # A complete text frame needs nothing from the protocol object but its state: framed here.
+        self.sock.sendall(masked_frame(OP_TEXT, text.encode(), self._keys.next()))
 
     def recv(self, timeout: float) -> str:
         """The next text message; raises `TimeoutError` after `timeout` s, `ConnectionClosed` on close."""
@@ -102,7 +107,7 @@ class SyncWebSocket:
                 message = self._take(frame)
                 if message is not None:
                     return message
-            if self.protocol.state.name in ("CLOSING", "CLOSED") and self.protocol.close_rcvd is not None:
+            if self.protocol.state in _ENDING and self.protocol.close_rcvd is not None:
                 raise self._closed()
             remaining = deadline - time.monotonic()
             if remaining <= 0:

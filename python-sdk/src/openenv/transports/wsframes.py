@@ -11,6 +11,7 @@ UTF-8 validity of text messages is the caller's check (it decodes them anyway).
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 
@@ -204,3 +205,33 @@ def parse_close(payload: bytes) -> FrameFault | tuple[int | None, str]:
     except UnicodeDecodeError:
         return FrameFault(INVALID_DATA, "close reason is not UTF-8")
     return code, reason
+
+
+class MaskKeys:
+    """Masking keys for one client connection (RFC 6455 §5.3: from a strong entropy source),
+    drawn from `os.urandom` 4 KiB at a time rather than one system call per frame."""
+
+    __slots__ = ("_pool", "_pos")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._pos = 0
+
+    def next(self) -> bytes:
+        pos = self._pos
+        if pos >= len(self._pool):
+            self._pool, pos = os.urandom(4096), 0
+        self._pos = pos + 4
+        return self._pool[pos : pos + 4]
+
+
+def masked_frame(opcode: int, payload: bytes, key: bytes) -> bytes:
+    """One final client frame, masked with the 4-byte `key`."""
+    length = len(payload)
+    if length < 126:
+        head = bytes((0x80 | opcode, 0x80 | length))
+    elif length < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 0xFE, length)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0xFF, length)
+    return head + key + apply_mask(payload, key)
