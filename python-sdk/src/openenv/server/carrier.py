@@ -24,8 +24,9 @@ _STOP = None
 _NOT_STARTED = object()
 
 
-class _Adopted:
-    """Awaitable that continues `coro`, which last yielded `yielded` (or is to receive `throw`)."""
+class Adopted:
+    """Awaitable that continues `coro`, already started by hand, which last yielded `yielded` (or is
+    to receive `throw`): awaiting it in a task is the same as if the task had run `coro` all along."""
 
     __slots__ = ("coro", "throw", "yielded")
 
@@ -117,10 +118,10 @@ class SessionCarrier:
                 # it would have in a task of its own.
                 self._handoff = loop.create_future()
                 coro, _ = handoff.result()
-                await _Adopted(coro, None, asyncio.CancelledError())
+                await Adopted(coro, None, asyncio.CancelledError())
                 continue
             if item is _STOP:
                 return
             self._handoff = loop.create_future()
             coro, yielded = item
-            await _Adopted(coro, yielded)
+            await Adopted(coro, yielded)

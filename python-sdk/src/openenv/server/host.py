@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import orjson
 
+from openenv.server.carrier import Adopted
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest
 from openenv.server.watchdog import Watchdog
@@ -109,13 +110,22 @@ class EnvHost:
         loop = self._loop
         if loop is None:  # looked up once: `get_running_loop()` costs a getpid() system call
             loop = self._loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + self.timeout
+        started = loop.time()
+        pending: Any
+        if is_async:
+            coro = method(*args, **kwargs)
+            try:
+                yielded = coro.send(None)  # a cheap environment's call often never waits: no bookkeeping
+            except StopIteration as done:
+                return done.value
+            pending = Adopted(coro, yielded)  # it waits: from here on the watchdog bounds it
+        else:
+            pending = self._in_thread(method, args, kwargs)
+        self._deadline = started + self.timeout
         self._task = asyncio.current_task(loop)
         watchdog.running.add(self)
         try:
-            if is_async:
-                return await method(*args, **kwargs)
-            return await self._in_thread(method, args, kwargs)
+            return await pending
         except asyncio.CancelledError:
             if not self._timed_out:
                 raise
