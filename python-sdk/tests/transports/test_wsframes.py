@@ -13,8 +13,8 @@ from openenv.transports.wsframes import (
     OP_PONG,
     OP_TEXT,
     FrameFault,
+    FrameReader,
     MaskKeys,
-    ServerFrameReader,
     close_frame,
     frame,
     masked_frame,
@@ -56,7 +56,7 @@ def raw_frame(first: int, payload: bytes, *, masked: bool = True, length_form: i
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
 def test_text_and_binary_round_trip_at_each_length_form(size: int) -> None:
     payload = os.urandom(size)
-    reader = ServerFrameReader(1 << 20)
+    reader = FrameReader(1 << 20)
     data = client_bytes(Frame(Opcode.BINARY, payload), Frame(Opcode.TEXT, b"x" * size))
     assert reader.feed(data) == [(OP_BINARY, payload), (OP_TEXT, b"x" * size)]
     assert reader.fault is None
@@ -69,7 +69,7 @@ def test_byte_by_byte_delivery_gives_the_same_messages() -> None:
         Frame(Opcode.CONT, b" world"),
         Frame(Opcode.BINARY, os.urandom(300)),
     )
-    reader = ServerFrameReader(1 << 20)
+    reader = FrameReader(1 << 20)
     events = [event for i in range(len(data)) for event in reader.feed(data[i : i + 1])]
     assert [op for op, _ in events] == [OP_PING, OP_TEXT, OP_BINARY]
     assert events[1] == (OP_TEXT, b"hello world")
@@ -79,7 +79,7 @@ def test_byte_by_byte_delivery_gives_the_same_messages() -> None:
 def test_large_message_in_many_chunks() -> None:
     payload = os.urandom(3 << 20)
     data = client_bytes(Frame(Opcode.BINARY, payload))
-    reader = ServerFrameReader(4 << 20)
+    reader = FrameReader(4 << 20)
     events = []
     for start in range(0, len(data), 65536):
         events += reader.feed(data[start : start + 65536])
@@ -94,7 +94,7 @@ def test_control_frames_between_fragments_and_fragment_reassembly() -> None:
         Frame(Opcode.CONT, b"c"),
         Frame(Opcode.CLOSE, Close(1000, "bye").serialize()),
     )
-    events = ServerFrameReader(100).feed(data)
+    events = FrameReader(100).feed(data)
     assert events == [(OP_PONG, b"q"), (OP_BINARY, b"abc"), (OP_CLOSE, b"\x03\xe8bye")]
 
 
@@ -114,28 +114,28 @@ def test_control_frames_between_fragments_and_fragment_reassembly() -> None:
 )
 def test_protocol_violations_fault_with_1002(data: bytes, reason: str) -> None:
     ok = client_bytes(Frame(Opcode.TEXT, b"before"))
-    reader = ServerFrameReader(1 << 20)
+    reader = FrameReader(1 << 20)
     assert reader.feed(ok + data) == [(OP_TEXT, b"before")]  # what came first is kept
     assert reader.fault == FrameFault(1002, reason)
     assert reader.feed(client_bytes(Frame(Opcode.TEXT, b"after"))) == []
 
 
 def test_oversized_message_is_refused_from_its_header_alone() -> None:
-    reader = ServerFrameReader(1000)
+    reader = FrameReader(1000)
     header = struct.pack("!BBQ", 0x82, 0x80 | 127, 10**9) + b"\0\0\0\0"  # no payload sent at all
     assert reader.feed(header) == []
     assert reader.fault == FrameFault(1009, "message too big", 10**9)
 
 
 def test_oversized_fragmented_message_counts_all_fragments() -> None:
-    reader = ServerFrameReader(1000)
+    reader = FrameReader(1000)
     data = client_bytes(Frame(Opcode.TEXT, b"a" * 600, fin=False), Frame(Opcode.CONT, b"b" * 600))
     assert reader.feed(data) == []
     assert reader.fault is not None and reader.fault.code == 1009 and reader.fault.size == 1200
 
 
 def test_message_exactly_at_the_limit_passes() -> None:
-    reader = ServerFrameReader(1000)
+    reader = FrameReader(1000)
     assert reader.feed(client_bytes(Frame(Opcode.BINARY, b"z" * 1000))) == [(OP_BINARY, b"z" * 1000)]
 
 
@@ -188,7 +188,7 @@ def test_application_close_codes_are_valid() -> None:
 
 
 def test_single_small_frame_shortcut_still_checks_the_limit() -> None:
-    reader = ServerFrameReader(10)
+    reader = FrameReader(10)
     assert reader.feed(client_bytes(Frame(Opcode.TEXT, b"0123456789"))) == [(OP_TEXT, b"0123456789")]
     assert reader.feed(client_bytes(Frame(Opcode.TEXT, b"0123456789A"))) == []
     assert reader.fault is not None and reader.fault.code == 1009
@@ -200,7 +200,7 @@ def test_masked_client_frames_parse_as_websockets_server_frames(size: int) -> No
     first, second = keys.next(), keys.next()
     assert len(first) == 4 and first != second
     payload = os.urandom(size)
-    reader = ServerFrameReader(1 << 20)
+    reader = FrameReader(1 << 20)
     assert reader.feed(masked_frame(OP_TEXT, payload, first)) == [(OP_TEXT, payload)]
 
 
@@ -208,3 +208,24 @@ def test_mask_keys_refill_from_the_entropy_pool() -> None:
     keys = MaskKeys()
     drawn = {keys.next() for _ in range(3000)}  # crosses the 4 KiB pool boundary twice
     assert len(drawn) > 2990
+
+
+@pytest.mark.parametrize("size", [0, 5, 125, 126, 65535, 65536, 70000])
+def test_client_role_reads_server_frames_whole_and_byte_by_byte(size: int) -> None:
+    payload = os.urandom(size)
+    data = frame(OP_BINARY, payload) + frame(OP_PING, b"p") + frame(OP_TEXT, b"t")
+    expected = [(OP_BINARY, payload), (OP_PING, b"p"), (OP_TEXT, b"t")]
+    assert FrameReader(1 << 20, masked=False).feed(data) == expected
+    reader = FrameReader(1 << 20, masked=False)
+    step = max(1, len(data) // 300)
+    events = [event for i in range(0, len(data), step) for event in reader.feed(data[i : i + step])]
+    assert events == expected and reader.fault is None
+
+
+def test_client_role_refuses_masked_frames_and_oversized_messages() -> None:
+    reader = FrameReader(1 << 20, masked=False)
+    assert reader.feed(frame(OP_TEXT, b"ok") + masked_frame(OP_TEXT, b"x", b"abcd")) == [(OP_TEXT, b"ok")]
+    assert reader.fault == FrameFault(1002, "server frames must not be masked")
+    small = FrameReader(100, masked=False)
+    assert small.feed(frame(OP_TEXT, b"y" * 101)[:4]) == []  # refused from the header
+    assert small.fault is not None and small.fault.code == 1009 and small.fault.size == 101

@@ -31,7 +31,7 @@ from openenv.server.app import OpenEnvApp
 from openenv.server.carrier import SessionCarrier
 from openenv.server.websocket import FINISHED, INFINITY, SessionHandler
 from openenv.transports import wsframes
-from openenv.transports.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameFault, ServerFrameReader
+from openenv.transports.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameFault, FrameReader
 
 HIGH_WATER = 16
 """Messages waiting for the session before the connection stops being read."""
@@ -102,7 +102,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         super().__init__(*args, **kwargs)
         self.openenv_app = find_openenv_app(self.app)
         self.handler: SessionHandler | None = None
-        self.reader: ServerFrameReader | None = None
+        self.reader: FrameReader | None = None
         self.carrier: SessionCarrier | None = None
         self.backlog: deque[tuple[str | bytes, bool]] = deque()
         self.busy = False
@@ -171,7 +171,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
             self.transport.close()
             return
         self.handler = handler
-        self.reader = ServerFrameReader(app.config.max_message_bytes)
+        self.reader = FrameReader(app.config.max_message_bytes)
         self.carrier = SessionCarrier(self.loop)
         self.tasks.add(self.carrier.task)
         self.carrier.task.add_done_callback(self.tasks.discard)

@@ -1,9 +1,12 @@
-"""A blocking WebSocket client transport: `websockets`' sans-I/O `ClientProtocol` on a plain socket.
+"""A blocking WebSocket client transport on a plain socket: no event loop, no background thread.
 
-No event loop and no background thread: `recv()` reads the socket in the caller's thread until a
-text message is complete, answering pings on the way. This is what the sync client runs on.
-Failures surface as `websockets` exceptions (`InvalidStatus`, `InvalidHandshake`,
-`ConnectionClosed`, `TimeoutError`, `OSError`), mapped to SDK errors by the caller.
+The opening handshake is `websockets`' sans-I/O `ClientProtocol` (request, `Sec-WebSocket-Accept`
+and subprotocol checks, error responses with their bodies). After a `101`, the connection's bytes
+are framed by `transports.wsframes` (the client role: unmasked frames in, masked frames out):
+`recv()` reads the socket in the caller's thread until a message is complete, answering pings and
+the peer's close on the way. This is what the sync client runs on. Failures surface as `websockets`
+exceptions (`InvalidStatus`, `InvalidHandshake`, `ConnectionClosed` with the close frames seen,
+`TimeoutError`, `OSError`), mapped to SDK errors by the caller.
 """
 
 from __future__ import annotations
@@ -15,28 +18,45 @@ import time
 from collections import deque
 
 from websockets.client import ClientProtocol
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.frames import Frame, Opcode
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK, InvalidHandshake
+from websockets.frames import Close
 from websockets.http11 import Response
-from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from openenv.transports.wsframes import OP_TEXT, MaskKeys, masked_frame
+from openenv.transports.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameFault,
+    FrameReader,
+    MaskKeys,
+    masked_frame,
+    parse_close,
+)
 
 READ_SIZE = 65536
-_ENDING = (State.CLOSING, State.CLOSED)
+MAX_RESPONSE_HEAD = 65536
+"""Bytes of handshake response read while looking for the end of its headers."""
+_NO_LIMIT = 1 << 62
+_OK_CODES = (1000, 1001)
+_HEAD_END = b"\r\n\r\n"
 
 
 class SyncWebSocket:
     """One client connection. Not thread-safe; the sync client serialises calls."""
 
-    def __init__(self, sock: socket.socket, protocol: ClientProtocol) -> None:
+    def __init__(self, sock: socket.socket, subprotocol: str | None, max_size: int | None) -> None:
         self.sock = sock
-        self.protocol = protocol
-        self.subprotocol: str | None = protocol.subprotocol
-        self._frames: deque[Frame] = deque()
-        self._parts: list[bytes] = []
+        self.subprotocol = subprotocol
+        self._reader = FrameReader(max_size if max_size is not None else _NO_LIMIT, masked=False)
         self._keys = MaskKeys()
+        self._messages: deque[str] = deque()
+        self._close_rcvd: Close | None = None
+        self._close_sent: Close | None = None
+        self._rcvd_then_sent: bool | None = None
+        self._eof = False
 
     @classmethod
     def connect(
@@ -63,26 +83,16 @@ class SyncWebSocket:
                 request.headers[name] = value
             protocol.send_request(request)
             sock.sendall(b"".join(protocol.data_to_send()))
-            while True:
-                events = protocol.events_received()
-                if events:
-                    break
-                sock.settimeout(max(0.001, deadline - time.monotonic()))
-                data = sock.recv(READ_SIZE)
-                if data:
-                    protocol.receive_data(data)
-                else:
-                    protocol.receive_eof()
-                    events = protocol.events_received()
-                    if not events:
-                        raise InvalidHandshake("connection closed during the opening handshake")
-                    break
+            events, rest = _read_response(sock, protocol, deadline)
             if protocol.handshake_exc is not None:
                 raise protocol.handshake_exc
+            if not events:
+                raise InvalidHandshake("connection closed during the opening handshake")
             if not isinstance(events[0], Response):
                 raise InvalidHandshake("no handshake response")
-            connection = cls(sock, protocol)
-            connection._frames.extend(e for e in events[1:] if isinstance(e, Frame))
+            connection = cls(sock, protocol.subprotocol, max_size)
+            if rest:
+                connection._absorb(rest)  # frames the server sent right after its 101
             return connection
         except TimeoutError:
             sock.close()
@@ -92,22 +102,20 @@ class SyncWebSocket:
             raise
 
     def send(self, text: str) -> None:
-        """Send one text message; `ConnectionClosed` once the peer has started closing."""
-        if self.protocol.state is not State.OPEN:
+        """Send one text message; `ConnectionClosed` once either side has started closing."""
+        if self._close_sent is not None or self._close_rcvd is not None or self._eof:
             raise self._closed()
-        # A complete text frame needs nothing from the protocol object but its state: framed here.
         self.sock.sendall(masked_frame(OP_TEXT, text.encode(), self._keys.next()))
 
     def recv(self, timeout: float) -> str:
-        """The next text message; raises `TimeoutError` after `timeout` s, `ConnectionClosed` on close."""
+        """The next message (text; a binary one decoded as UTF-8); `TimeoutError` after `timeout`
+        s; `ConnectionClosed` once the connection is closing and every earlier message was read."""
+        messages = self._messages
+        if messages:
+            return messages.popleft()
         deadline = time.monotonic() + timeout
         while True:
-            while self._frames:
-                frame = self._frames.popleft()
-                message = self._take(frame)
-                if message is not None:
-                    return message
-            if self.protocol.state in _ENDING and self.protocol.close_rcvd is not None:
+            if self._close_rcvd is not None or self._close_sent is not None or self._eof:
                 raise self._closed()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -117,56 +125,109 @@ class SyncWebSocket:
                 data = self.sock.recv(READ_SIZE)
             except TimeoutError:
                 raise TimeoutError("no message before the timeout") from None
-            if data:
-                self.protocol.receive_data(data)
-            else:
-                self.protocol.receive_eof()
-            self._frames.extend(e for e in self.protocol.events_received() if isinstance(e, Frame))
-            self._flush()  # pongs and close replies
-            if not data and not self._frames:
-                raise self._closed()
+            if not data:
+                self._eof = True
+                continue
+            self._absorb(data)
+            if messages:
+                return messages.popleft()
+
+    def _absorb(self, data: bytes) -> None:
+        """Take received bytes: queue messages, answer pings and the peer's close."""
+        reader = self._reader
+        for opcode, payload in reader.feed(data):
+            if opcode in (OP_TEXT, OP_BINARY):
+                try:
+                    self._messages.append(payload.decode())
+                except UnicodeDecodeError:
+                    self._fail(FrameFault(1007, "invalid UTF-8 in a message"))
+                    return
+            elif opcode == OP_PING:
+                if self._close_sent is None:
+                    self.sock.sendall(masked_frame(OP_PONG, payload, self._keys.next()))
+            elif opcode == OP_CLOSE:
+                parsed = parse_close(payload)
+                if isinstance(parsed, FrameFault):
+                    self._fail(parsed)
+                    return
+                code, reason = parsed
+                self._close_rcvd = Close(1005 if code is None else code, reason)
+                if self._close_sent is None:  # echo the peer's status, completing the handshake
+                    self._send_close(code, "")
+                    self._rcvd_then_sent = True
+                elif self._rcvd_then_sent is None:
+                    self._rcvd_then_sent = False
+                return
+            # OP_PONG: nothing to do (this client sends no pings)
+        if reader.fault is not None:
+            self._fail(reader.fault)
+
+    def _fail(self, fault: FrameFault) -> None:
+        """The server broke the protocol: close with the fault's code (RFC 6455 §7.1.7)."""
+        if self._close_sent is None:
+            with contextlib.suppress(OSError):
+                self._send_close(fault.code, fault.reason)
+        self._eof = True
+
+    def _send_close(self, code: int | None, reason: str) -> None:
+        body = b"" if code is None else code.to_bytes(2, "big") + reason.encode()[:123]
+        self._close_sent = Close(1005 if code is None else code, reason)
+        self.sock.sendall(masked_frame(OP_CLOSE, body, self._keys.next()))
 
     def _closed(self) -> ConnectionClosed:
         """The exception describing the closing handshake so far."""
-        protocol = self.protocol
-        if protocol.state.name == "CLOSED":
-            return protocol.close_exc
-        rcvd, sent = protocol.close_rcvd, protocol.close_sent
-        return ConnectionClosed(rcvd, sent, True if rcvd is not None and sent is not None else None)
-
-    def _take(self, frame: Frame) -> str | None:
-        """Accumulate data frames; the message text when one is complete."""
-        if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
-            self._parts = [bytes(frame.data)]
-        elif frame.opcode is Opcode.CONT:
-            self._parts.append(bytes(frame.data))
-        elif frame.opcode is Opcode.CLOSE:
-            raise self._closed()
-        else:
-            return None
-        if not frame.fin:
-            return None
-        payload, self._parts = b"".join(self._parts), []
-        return payload.decode()
-
-    def _flush(self) -> None:
-        data = self.protocol.data_to_send()
-        if data:
-            self.sock.sendall(b"".join(data))
+        rcvd, sent = self._close_rcvd, self._close_sent
+        ok = rcvd is not None and sent is not None and rcvd.code in _OK_CODES and sent.code in _OK_CODES
+        kind = ConnectionClosedOK if ok else ConnectionClosedError
+        return kind(rcvd, sent, self._rcvd_then_sent)
 
     def close(self, timeout: float = 2.0) -> None:
         """Closing handshake (bounded), then close the socket; idempotent."""
-        with contextlib.suppress(OSError, ConnectionClosed, TimeoutError):
-            if self.protocol.state.name == "OPEN":
-                self.protocol.send_close(1000)
-                self._flush()
+        with contextlib.suppress(OSError, TimeoutError):
+            if self._close_sent is None and self._close_rcvd is None and not self._eof:
+                self._send_close(1000, "")
                 deadline = time.monotonic() + timeout
-                while self.protocol.state.name != "CLOSED" and time.monotonic() < deadline:
+                while self._close_rcvd is None and not self._eof and time.monotonic() < deadline:
                     self.sock.settimeout(max(0.001, deadline - time.monotonic()))
                     data = self.sock.recv(READ_SIZE)
                     if not data:
                         break
-                    self.protocol.receive_data(data)
-                    self.protocol.events_received()
-                    self._flush()
+                    self._absorb(data)
         self.sock.close()
+
+
+def _read_response(sock: socket.socket, protocol: ClientProtocol, deadline: float) -> tuple[list[object], bytes]:
+    """Read the handshake response into `protocol`: its events, and the bytes after a `101`
+    response's headers.
+
+    A `101` has no body, so everything after its blank line is WebSocket frames and is kept for
+    our reader; any other status goes to `protocol` whole (it reads the body for the error).
+    """
+    head = b""
+    while True:
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
+        data = sock.recv(READ_SIZE)
+        if not data:
+            protocol.receive_data(head)
+            protocol.receive_eof()
+            return list(protocol.events_received()), b""
+        head += data
+        end = head.find(_HEAD_END)
+        if end < 0 and len(head) <= MAX_RESPONSE_HEAD:
+            continue
+        if end >= 0 and head.startswith((b"HTTP/1.1 101 ", b"HTTP/1.0 101 ")):
+            protocol.receive_data(head[: end + len(_HEAD_END)])
+            return list(protocol.events_received()), head[end + len(_HEAD_END) :]
+        break
+    protocol.receive_data(head)  # not a 101 (or no end of headers): websockets reads the rest
+    while True:
+        events = protocol.events_received()
+        if events:
+            return list(events), b""
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
+        data = sock.recv(READ_SIZE)
+        if data:
+            protocol.receive_data(data)
+        else:
+            protocol.receive_eof()
+            return list(protocol.events_received()), b""

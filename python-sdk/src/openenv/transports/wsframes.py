@@ -1,12 +1,14 @@
-"""RFC 6455 framing for the server role, sans-I/O: read masked client frames, write server frames.
+"""RFC 6455 framing, sans-I/O: read a peer's frames, write our own.
 
-`ServerFrameReader.feed(data)` turns received bytes into whole messages and control frames, in
-order. It enforces what a server must (RFC 6455 §5): reserved bits clear (no extensions are
-negotiated), client frames masked, known opcodes, control frames short and unfragmented,
-continuations only inside a fragmented message, and a message size limit checked from the frame
-headers — an oversized message is refused before its payload is buffered. Incomplete frames are
-kept as a list of chunks and joined once, when complete, so a large message costs one copy.
-UTF-8 validity of text messages is the caller's check (it decodes them anyway).
+`FrameReader.feed(data)` turns received bytes into whole messages and control frames, in order.
+It enforces what the receiving side must (RFC 6455 §5): reserved bits clear (no extensions are
+negotiated), frames masked exactly when they come from a client, known opcodes, control frames
+short and unfragmented, continuations only inside a fragmented message, and a message size limit
+checked from the frame headers — an oversized message is refused before its payload is buffered.
+Incomplete frames are kept as a list of chunks and joined once, when complete, so a large message
+costs one copy. UTF-8 validity of text messages is the caller's check (it decodes them anyway).
+The server reads with `FrameReader(limit)` and writes `frame()`; the sync client reads with
+`FrameReader(limit, masked=False)` and writes `masked_frame()`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ INVALID_DATA = 1007
 MESSAGE_TOO_BIG = 1009
 
 _VALID_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
-_MAX_HEADER = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +45,17 @@ class FrameFault:
     size: int = 0
 
 
-class ServerFrameReader:
-    """Parses the client→server byte stream of one connection."""
+class FrameReader:
+    """Parses the byte stream one peer sends: a client's (`masked`, the server's reader) or a
+    server's (`masked=False`, the client's reader)."""
 
-    __slots__ = ("_chunks", "_have", "_need", "_part_op", "_part_size", "_parts", "fault", "max_size")
+    __slots__ = ("_chunks", "_have", "_need", "_part_op", "_part_size", "_parts", "fault", "masked", "max_size")
 
-    def __init__(self, max_size: int) -> None:
+    def __init__(self, max_size: int, *, masked: bool = True) -> None:
         self.max_size = max_size
         """Largest message (after reassembly) accepted, in bytes."""
+        self.masked = masked
+        """Whether frames must be masked (client to server) or must not be (server to client)."""
         self.fault: FrameFault | None = None
         """Set once the stream broke the protocol; `feed` returns nothing from then on."""
         self._chunks: list[bytes] = []
@@ -67,12 +71,16 @@ class ServerFrameReader:
         Check `fault` afterwards: the events before a violation are still returned."""
         if self.fault is not None:
             return []
-        if not self._chunks and not self._part_op and len(data) >= 6:  # the usual: one whole small frame
+        masked = self.masked
+        if not self._chunks and not self._part_op and len(data) >= 2:  # the usual: one whole small frame
             b0 = data[0]
             b1 = data[1]
-            if (b0 == 0x81 or b0 == 0x82) and 0x80 < b1 < 0xFE and len(data) == b1 - 122 and b1 - 0x80 <= self.max_size:
-                # FIN + text/binary, masked, a 7-bit length, and the frame ends exactly here
-                return [(b0 & 0x0F, apply_mask(data[6:], data[2:6]))]
+            if b0 == 0x81 or b0 == 0x82:  # FIN + text/binary, a 7-bit length, ending exactly here
+                if masked:
+                    if 0x80 < b1 < 0xFE and len(data) == b1 - 122 and b1 - 0x80 <= self.max_size:
+                        return [(b0 & 0x0F, apply_mask(data[6:], data[2:6]))]
+                elif b1 < 126 and len(data) == b1 + 2 and b1 <= self.max_size:
+                    return [(b0 & 0x0F, data[2:])]
         if self._chunks:
             self._chunks.append(data)
             self._have += len(data)
@@ -89,23 +97,26 @@ class ServerFrameReader:
             b1 = data[pos + 1]
             if b0 & 0x70:
                 return self._fail(events, PROTOCOL_ERROR, "reserved bits must be 0")
-            if not b1 & 0x80:
-                return self._fail(events, PROTOCOL_ERROR, "client frames must be masked")
+            if bool(b1 & 0x80) is not masked:
+                reason = "client frames must be masked" if masked else "server frames must not be masked"
+                return self._fail(events, PROTOCOL_ERROR, reason)
             opcode = b0 & 0x0F
             length = b1 & 0x7F
-            head = 6
+            head = 2
             if length == 126:
                 if end - pos < 4:
                     break
                 length = (data[pos + 2] << 8) | data[pos + 3]
-                head = 8
+                head = 4
             elif length == 127:
                 if end - pos < 10:
                     break
                 length = int.from_bytes(data[pos + 2 : pos + 10], "big")
                 if length >> 63:
                     return self._fail(events, PROTOCOL_ERROR, "payload length must fit 63 bits")
-                head = 14
+                head = 10
+            if masked:
+                head += 4
             if opcode & 0x8:
                 if opcode not in (OP_CLOSE, OP_PING, OP_PONG):
                     return self._fail(events, PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
@@ -128,8 +139,10 @@ class ServerFrameReader:
             frame_end = pos + head + length
             if frame_end > end:
                 break
-            mask = data[pos + head - 4 : pos + head]
-            payload = apply_mask(view[pos + head : frame_end], mask)
+            if masked:
+                payload = apply_mask(view[pos + head : frame_end], data[pos + head - 4 : pos + head])
+            else:
+                payload = bytes(view[pos + head : frame_end])
             pos = frame_end
             if opcode & 0x8 or (b0 & 0x80 and opcode != OP_CONT):
                 events.append((opcode, payload))
@@ -145,7 +158,7 @@ class ServerFrameReader:
             rest = data[pos:]
             self._chunks = [rest]
             self._have = len(rest)
-            self._need = _frame_size(rest)
+            self._need = _frame_size(rest, masked)
         return events
 
     def _fail(self, events: list[tuple[int, bytes]], code: int, reason: str) -> list[tuple[int, bytes]]:
@@ -154,17 +167,18 @@ class ServerFrameReader:
         return events
 
 
-def _frame_size(prefix: bytes) -> int:
+def _frame_size(prefix: bytes, masked: bool) -> int:
     """Bytes needed before the frame starting with `prefix` can be parsed (a lower bound until the
     length field is complete)."""
     if len(prefix) < 2:
         return 2
+    key = 4 if masked else 0
     length = prefix[1] & 0x7F
     if length == 126:
-        return 4 if len(prefix) < 4 else 8 + int.from_bytes(prefix[2:4], "big")
+        return 4 if len(prefix) < 4 else 4 + key + int.from_bytes(prefix[2:4], "big")
     if length == 127:
-        return 10 if len(prefix) < 10 else _MAX_HEADER + int.from_bytes(prefix[2:10], "big")
-    return 6 + length
+        return 10 if len(prefix) < 10 else 10 + key + int.from_bytes(prefix[2:10], "big")
+    return 2 + key + length
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
