@@ -7,6 +7,7 @@ import base64
 import hashlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -175,3 +176,39 @@ def test_timeout_and_eof(scripted) -> None:
         ws.recv(timeout=5)
     assert closed.value.rcvd is None and closed.value.sent is None
     ws.close()
+
+
+def test_a_longer_wait_after_a_short_timeout_still_gets_the_message(scripted) -> None:
+    def script(conn: socket.socket, reader: FrameReader) -> None:
+        conn.sendall(accept_response(read_request(conn)))
+        assert next_frame(conn, reader) == (OP_TEXT, b"go")
+        time.sleep(0.3)  # longer than the short timeout the client armed before
+        conn.sendall(frame(OP_TEXT, b"late"))
+        next_frame(conn, reader)  # the client's close
+
+    ws = SyncWebSocket.connect(scripted(script), open_timeout=5)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        ws.recv(timeout=0.05)
+    assert time.monotonic() - started < 1.0
+    ws.send("go")
+    assert ws.recv(timeout=5) == "late"
+    ws.close()
+
+
+def test_send_to_a_server_that_stopped_reading_times_out(scripted) -> None:
+    release = threading.Event()
+
+    def script(conn: socket.socket, reader: FrameReader) -> None:
+        conn.sendall(accept_response(read_request(conn)))
+        release.wait(10)  # never reads until the client gave up
+
+    ws = SyncWebSocket.connect(scripted(script), open_timeout=0.5)
+    ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        for _ in range(10_000):
+            ws.send("x" * 60_000)
+    assert time.monotonic() - started < 5
+    release.set()
+    ws.sock.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import struct
 import time
 from collections import deque
 
@@ -42,12 +43,22 @@ MAX_RESPONSE_HEAD = 65536
 _NO_LIMIT = 1 << 62
 _OK_CODES = (1000, 1001)
 _HEAD_END = b"\r\n\r\n"
+_SLACK = 0.01
+"""How far past its deadline a read may block (seconds) before SO_RCVTIMEO is re-armed."""
+
+
+def _timeval(seconds: float) -> bytes:
+    """A `struct timeval` for SO_RCVTIMEO/SO_SNDTIMEO; never zero (zero means no timeout)."""
+    micros = max(1000, int(seconds * 1_000_000))
+    return struct.pack("ll", micros // 1_000_000, micros % 1_000_000)
 
 
 class SyncWebSocket:
     """One client connection. Not thread-safe; the sync client serialises calls."""
 
-    def __init__(self, sock: socket.socket, subprotocol: str | None, max_size: int | None) -> None:
+    def __init__(
+        self, sock: socket.socket, subprotocol: str | None, max_size: int | None, *, send_timeout: float = 10.0
+    ) -> None:
         self.sock = sock
         self.subprotocol = subprotocol
         self._reader = FrameReader(max_size if max_size is not None else _NO_LIMIT, masked=False)
@@ -57,6 +68,13 @@ class SyncWebSocket:
         self._close_sent: Close | None = None
         self._rcvd_then_sent: bool | None = None
         self._eof = False
+        # Plain TCP: a blocking socket with kernel timeouts (SO_RCVTIMEO/SO_SNDTIMEO), so a read is
+        # one recv() system call; a Python-level timeout would poll() before every recv and send.
+        self._kernel_timeouts = not isinstance(sock, ssl.SSLSocket)
+        self._rcvtimeo: float | None = None
+        if self._kernel_timeouts:
+            sock.settimeout(None)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
 
     @classmethod
     def connect(
@@ -90,7 +108,7 @@ class SyncWebSocket:
                 raise InvalidHandshake("connection closed during the opening handshake")
             if not isinstance(events[0], Response):
                 raise InvalidHandshake("no handshake response")
-            connection = cls(sock, protocol.subprotocol, max_size)
+            connection = cls(sock, protocol.subprotocol, max_size, send_timeout=open_timeout)
             if rest:
                 connection._absorb(rest)  # frames the server sent right after its 101
             return connection
@@ -105,7 +123,10 @@ class SyncWebSocket:
         """Send one text message; `ConnectionClosed` once either side has started closing."""
         if self._close_sent is not None or self._close_rcvd is not None or self._eof:
             raise self._closed()
-        self.sock.sendall(masked_frame(OP_TEXT, text.encode(), self._keys.next()))
+        try:
+            self.sock.sendall(masked_frame(OP_TEXT, text.encode(), self._keys.next()))
+        except BlockingIOError:  # SO_SNDTIMEO: the peer stopped reading
+            raise TimeoutError("the server is not reading: send timed out") from None
 
     def recv(self, timeout: float) -> str:
         """The next message (text; a binary one decoded as UTF-8); `TimeoutError` after `timeout`
@@ -117,20 +138,37 @@ class SyncWebSocket:
         while True:
             if self._close_rcvd is not None or self._close_sent is not None or self._eof:
                 raise self._closed()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no message before the timeout")
-            self.sock.settimeout(remaining)
-            try:
-                data = self.sock.recv(READ_SIZE)
-            except TimeoutError:
-                raise TimeoutError("no message before the timeout") from None
+            data = self._read(deadline)
             if not data:
                 self._eof = True
                 continue
             self._absorb(data)
             if messages:
                 return messages.popleft()
+
+    def _read(self, deadline: float) -> bytes:
+        """One `recv()`, bounded by `deadline` (monotonic clock)."""
+        sock = self.sock
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no message before the timeout")
+            if not self._kernel_timeouts:
+                sock.settimeout(remaining)
+                try:
+                    return sock.recv(READ_SIZE)
+                except TimeoutError:
+                    continue
+            # Re-arm SO_RCVTIMEO only when the time left is well under what is armed: a read may
+            # then outlast the deadline by at most _SLACK; an early kernel timeout just loops.
+            armed = self._rcvtimeo
+            if armed is None or remaining < armed - _SLACK:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(remaining))
+                self._rcvtimeo = remaining
+            try:
+                return sock.recv(READ_SIZE)
+            except BlockingIOError:  # the kernel timeout: check the deadline again
+                continue
 
     def _absorb(self, data: bytes) -> None:
         """Take received bytes: queue messages, answer pings and the peer's close."""
@@ -187,9 +225,8 @@ class SyncWebSocket:
             if self._close_sent is None and self._close_rcvd is None and not self._eof:
                 self._send_close(1000, "")
                 deadline = time.monotonic() + timeout
-                while self._close_rcvd is None and not self._eof and time.monotonic() < deadline:
-                    self.sock.settimeout(max(0.001, deadline - time.monotonic()))
-                    data = self.sock.recv(READ_SIZE)
+                while self._close_rcvd is None and not self._eof:
+                    data = self._read(deadline)
                     if not data:
                         break
                     self._absorb(data)
