@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from types import TracebackType
 
 import orjson
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -50,14 +49,26 @@ def lost(exc: ConnectionClosed) -> SessionLostError:
     )
 
 
-@contextlib.contextmanager
-def session_errors() -> Iterator[None]:
-    """Re-raise connection loss during a request as `SessionLostError`."""
-    try:
-        yield
-    except ConnectionClosed as exc:
-        raise lost(exc) from None
-    except TimeoutError:
-        raise
-    except OSError as exc:
-        raise SessionLostError(f"the session's connection failed: {exc}") from None
+class _SessionErrors:
+    """Context manager behind `session_errors()` (a class: cheaper per request than a generator)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is None or isinstance(exc, TimeoutError):
+            return
+        if isinstance(exc, ConnectionClosed):
+            raise lost(exc) from None
+        if isinstance(exc, OSError):
+            raise SessionLostError(f"the session's connection failed: {exc}") from None
+
+
+_SESSION_ERRORS = _SessionErrors()
+
+
+def session_errors() -> _SessionErrors:
+    """Re-raise connection loss during a request as `SessionLostError` (timeouts pass through)."""
+    return _SESSION_ERRORS
