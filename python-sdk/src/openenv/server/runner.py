@@ -1,9 +1,11 @@
 """Run an OpenEnv ASGI app on uvicorn, configured for throughput.
 
-uvloop + httptools + the sans-I/O websockets implementation (with batched flow control,
-`uvicorn_ws`), per-message compression off, access
-log off, and a WebSocket size limit of twice the app's message limit (frames between the two get a
-`MESSAGE_TOO_LARGE` error frame before the 1009 close; larger ones are cut by uvicorn with 1009).
+uvloop + httptools + `uvicorn_ws.OpenEnvWebSocketProtocol` (the app's `/ws` sessions served
+straight from the socket; everything else through websockets' sans-I/O implementation over ASGI),
+per-message compression off, access log off. On the direct path every message over the app's
+`max_message_bytes` gets `MESSAGE_TOO_LARGE` and a 1009 close, judged from its frame header. On the
+ASGI path uvicorn's own limit is twice the app's: messages between the two get the error frame
+before the 1009 close, larger ones are cut by uvicorn with 1009.
 """
 
 from __future__ import annotations
