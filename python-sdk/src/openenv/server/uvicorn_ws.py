@@ -92,9 +92,6 @@ def find_openenv_app(app: Any) -> OpenEnvApp | None:
     return None
 
 
-_HEADERS_END = b"\r\n\r\n"
-
-
 class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
     """Serves the `/ws` sessions of an `OpenEnvApp` without the ASGI layer (see the module doc)."""
 
@@ -110,31 +107,15 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         self.write_blocked = False
         self.idle_deadline = FINISHED
         self.idle_timeout = self.openenv_app.config.idle_timeout_s if self.openenv_app is not None else 0.0
-        self.request_tail = b""  # the end of the handshake bytes so far, to find where they stop
-        self.request_done = self.openenv_app is None
 
     # -- handshake ---------------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        # uvicorn's HTTP protocol hands over the upgrade request alone (rebuilt from its parsed
+        # headers), so after the handshake every byte that arrives is WebSocket frames.
         if self.reader is not None:
             self._frames_received(data)
-            return
-        if self.request_done:
+        else:
             super().data_received(data)
-            return
-        # Give websockets the request and nothing after it: frames that follow in the same read
-        # belong to whichever path handle_connect picks.
-        window = self.request_tail + data
-        end = window.find(_HEADERS_END)
-        if end < 0:
-            self.request_tail = window[-3:]
-            super().data_received(data)
-            return
-        cut = end + len(_HEADERS_END) - len(self.request_tail)
-        self.request_done = True
-        super().data_received(data[:cut])
-        rest = data[cut:]
-        if rest:
-            self.data_received(rest)
 
     def handle_connect(self, event: HandshakeRequest) -> None:
         app = self.openenv_app
@@ -189,7 +170,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         if not handler.closed:
             watchdog = app.watchdog
             watchdog.ensure_running()
-            self.idle_deadline = self.loop.time() + app.config.idle_timeout_s
+            self.idle_deadline = self.loop.time() + self.idle_timeout
             watchdog.watch(self)
 
     def _release(self) -> None:
@@ -323,8 +304,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         frames: list[bytes] = []
         for output in outputs:
             if type(output) is Send:
-                data = output.data
-                frames.append(bytes((0x81, len(data))) + data if len(data) < 126 else wsframes.frame(OP_TEXT, data))
+                frames.append(wsframes.frame(OP_TEXT, output.data))
             else:
                 assert isinstance(output, Close)
                 frames.append(wsframes.close_frame(output.code, output.reason))

@@ -44,7 +44,8 @@ def offered_subprotocols(scope: Scope) -> list[str]:
 
 
 class SessionHandler:
-    """The logic of one session: `open()`, then `handle()` per inbound frame, then `finish()`.
+    """The logic of one session: `open()`, then per inbound message `receive()` (and `perform()`
+    for the `Request` it returns; `handle()` does both), then `finish()`.
 
     Every method returns the outputs to write, in order. When they end with a `Close`, the session
     is over: `closed` is set and the capacity slot is released before the caller writes them
