@@ -1,7 +1,7 @@
 """The python_exec_env as an OpenEnv `Environment` (a thin layer over `episode` and `sandbox`).
 
-`reset` starts a fresh sandboxed workdir (removing the previous one) and reports the isolation in
-force in `metadata["isolation"]`; `step(RunCodeAction)` runs the code and returns the article's
+`reset` starts a fresh sandboxed workdir (removing the previous one, and releasing its uid) and
+reports the isolation this episode's runs get in `metadata["isolation"]`; `step(RunCodeAction)` runs the code and returns the article's
 reward, with `truncated=True` on the 20th step; `state` carries `episode_id`, `step_count`,
 `max_steps` and `isolation`. A step before the first reset or after truncation is an
 `EnvironmentFault` (the SDK reports it as `EXECUTION_ERROR`, or the v1 episode errors).
@@ -65,7 +65,7 @@ class PythonExecEnvironment(Environment):
         self._episode_id = episode_id or uuid.uuid4().hex
         return PyExecObservation(
             stdout="Python sandbox ready.\n",
-            metadata={"isolation": probe_isolation().as_dict(), "max_steps": self._max_steps},
+            metadata={"isolation": self._episode.sandbox.isolation.as_dict(), "max_steps": self._max_steps},
         )
 
     def step(self, action: RunCodeAction) -> PyExecObservation:
@@ -100,7 +100,7 @@ class PythonExecEnvironment(Environment):
             episode_id=self._episode_id,
             step_count=self._episode.step_count if self._episode else 0,
             max_steps=self._max_steps,
-            isolation=probe_isolation().as_dict(),
+            isolation=(self._episode.sandbox.isolation if self._episode else probe_isolation()).as_dict(),
         )
 
     def close(self) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from python_exec_env.sandbox import (
+    SESSION_UID_BASE,
+    SESSION_UID_COUNT,
     TRUNCATION_MARKER,
     RunResult,
     Sandbox,
@@ -169,7 +171,7 @@ def test_writes_outside_the_workdir_fail(box: Sandbox, tmp_path: Path) -> None:
     targets = [tmp_path / "escape.txt", box.workdir.parent / "code" / "escape.py"]
     isolation = probe_isolation()
     world_writable = [Path("/tmp") / f"openenv-escape-{uuid.uuid4().hex}"]
-    if isolation.filesystem == "read-only-except-workdir":
+    if isolation.filesystem == "minimal-root":
         targets += world_writable
     code = (
         "import json\n"
@@ -185,9 +187,10 @@ def test_writes_outside_the_workdir_fail(box: Sandbox, tmp_path: Path) -> None:
     result = box.run(code, timeout_s=5)
     outcomes = json.loads(result.stdout)
     for target in targets:
-        assert outcomes[str(target)] in ("PermissionError", "OSError"), outcomes
+        if target not in world_writable:  # those land in the private /tmp of the minimal root
+            assert outcomes[str(target)] in ("PermissionError", "OSError", "FileNotFoundError"), outcomes
         assert not target.exists()
-    if isolation.filesystem != "read-only-except-workdir":
+    if isolation.filesystem != "minimal-root":
         pytest.skip(f"no mount namespace here ({isolation}): world-writable dirs not covered")
 
 
@@ -218,7 +221,10 @@ def test_environment_is_scrubbed(box: Sandbox, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("OPENENV_TEST_SECRET", "hunter2")
     result = box.run("import json, os\nprint(json.dumps(dict(os.environ)))", timeout_s=5)
     env = json.loads(result.stdout)
-    assert env == child_environment(box.workdir)
+    if result.isolation.filesystem == "minimal-root":
+        assert env == child_environment("/work", "/tmp")
+    else:
+        assert env == child_environment(str(box.workdir), str(box.workdir / ".tmp"))
     assert "hunter2" not in result.stdout
 
 
@@ -227,10 +233,13 @@ def test_fallback_without_namespaces_reports_it(tmp_path: Path) -> None:
         result = sandbox.run("import os\nprint(os.getuid())", timeout_s=5)
     assert result.exit_code == 0
     assert result.isolation.network == "host"
-    assert result.isolation.processes == "process-group"
+    assert result.isolation.processes == ("uid-sweep" if os.geteuid() == 0 else "process-group")
     if os.geteuid() == 0:
-        assert result.stdout == "65534\n"
+        assert result.stdout == f"{sandbox.uid}\n"
+        assert SESSION_UID_BASE <= sandbox.uid < SESSION_UID_BASE + SESSION_UID_COUNT
         assert result.isolation.filesystem == "uid-drop"
+        assert result.isolation.processes == "uid-sweep"
+        assert result.isolation.sessions == "unreadable"
 
 
 def test_close_removes_the_episode_directory() -> None:
