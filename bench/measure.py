@@ -44,6 +44,7 @@ RECV_TIMEOUT_S = 30.0
 MAX_FRAME = 1 << 20
 COMPRESSIONS = ("deflate", "none")
 DRIVER = Path(__file__).resolve().parent / "sync_client_driver.py"
+ASYNC_DRIVER = Path(__file__).resolve().parent / "async_client_driver.py"
 T = TypeVar("T")
 
 
@@ -201,7 +202,7 @@ def _readline(proc: subprocess.Popen[bytes], deadline: float, what: str) -> str:
     while not buf.endswith(b"\n"):
         left = deadline - time.monotonic()
         if left <= 0:
-            raise BenchError(f"sync client driver: no {what} in time")
+            raise BenchError(f"client driver: no {what} in time")
         readable, _, _ = select.select([proc.stdout], [], [], left)
         if not readable:
             continue
@@ -224,12 +225,37 @@ def sync_client(
     """Sequential steps through a project's sync client, run by ``python`` as a child process."""
     argv = [str(python), str(DRIVER), "--impl", impl, "--base-url", base_url]
     argv += ["--steps", str(steps), "--actions", json.dumps(STEP_ACTIONS)]
+    return _driven(argv, base_url, pid, steps, timeout_s, env)
+
+
+def async_client(
+    python: Path,
+    impl: str,
+    base_url: str,
+    pid: int,
+    sessions: int,
+    steps: int,
+    timeout_s: float,
+    env: dict[str, str],
+) -> dict[str, Any]:
+    """``sessions`` concurrent sessions of a project's asyncio client on one event loop, ``steps``
+    steps each, run by ``python`` as a child process; ``client_cpu_us_op`` is what a trainer's
+    process pays per step."""
+    argv = [str(python), str(ASYNC_DRIVER), "--impl", impl, "--base-url", base_url]
+    argv += ["--sessions", str(sessions), "--steps", str(steps), "--actions", json.dumps(STEP_ACTIONS)]
+    return _driven(argv, base_url, pid, sessions * steps, timeout_s, env) | {"sessions": sessions}
+
+
+def _driven(
+    argv: list[str], base_url: str, pid: int, steps: int, timeout_s: float, env: dict[str, str]
+) -> dict[str, Any]:
+    """Run a client driver (stdio handshake: READY, GO, one JSON result line) and meter the server."""
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + timeout_s
     try:
         line = _readline(proc, deadline, "READY")
         if line.strip() != "READY":
-            raise BenchError(f"sync client driver did not get ready: {line!r}")
+            raise BenchError(f"client driver did not get ready: {line!r}")
         assert proc.stdin is not None
         cpu0 = cpu_seconds(pid)
         proc.stdin.write(b"GO\n")
@@ -243,7 +269,7 @@ def sync_client(
         _, err = proc.communicate(timeout=10)
         raise BenchError(f"{exc}; driver stderr:\n{err.decode(errors='replace')[-2000:]}") from exc
     if proc.returncode != 0:
-        raise BenchError(f"sync client driver exited with {proc.returncode}")
+        raise BenchError(f"client driver exited with {proc.returncode}")
     wall = result["wall_s"]
     return {
         "ops": steps,

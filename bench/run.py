@@ -16,6 +16,9 @@ records whether it did. Measurements, interleaved side by side for ``--runs`` ro
 * ``sync_client``   sequential steps through each project's own sync client (0.10's
                     ``GenericEnvClient(...).sync()`` in ``.venv-openenv010``, ours
                     ``openenv.GenericSyncEnvClient`` in ``.venv``);
+* ``async_client``  ``--async-client-sessions`` concurrent sessions of each project's own asyncio
+                    client on one event loop in a child process (what a trainer's process pays
+                    per step: ``client_cpu_us_op``);
 * every row carries server CPU µs/op from ``/proc``;
 * ``idle``          (once, on a fresh server) N sessions opened, reset and held idle; RSS/session.
 
@@ -83,6 +86,9 @@ def table_rows(concurrency: list[int], py_k: int) -> list[Row]:
         ("sync_client", "ops_s", "sequential steps/s, own sync client", "steps/s", True),
         ("sync_client", "server_cpu_us_op", "server CPU per sync-client step", "µs", False),
         ("sync_client", "client_cpu_us_op", "sync client's own CPU per step", "µs", False),
+        ("async_client", "ops_s", "own asyncio client, concurrent sessions", "steps/s", True),
+        ("async_client", "server_cpu_us_op", "server CPU per asyncio-client step", "µs", False),
+        ("async_client", "client_cpu_us_op", "asyncio client's own CPU per step", "µs", False),
         ("idle", "sessions", "idle sessions held", "sessions", True),
         ("idle", "rss_per_session_kib", "server RSS per idle session", "KiB", False),
     ]
@@ -99,6 +105,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds per closed-loop run")
     p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each window")
     p.add_argument("--client-steps", type=int, default=2000, help="steps via the sync client")
+    p.add_argument("--async-client-sessions", type=int, default=64, help="sessions of the asyncio client (0 skips)")
+    p.add_argument("--async-client-steps", type=int, default=300, help="steps per asyncio-client session")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run only these measurements (e.g. async_client sync_client conc_64); idle runs only if named",
+    )
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     p.add_argument("--connects", type=int, default=300, help="new sessions per run")
     p.add_argument("--connect-warmup", type=int, default=20, help="unmeasured new sessions first")
@@ -149,6 +163,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "duration": (0.05, 120),
         "warmup": (0, 60),
         "client_steps": (1, 1_000_000),
+        "async_client_sessions": (0, 1000),
+        "async_client_steps": (1, 100_000),
         "connects": (1, 10_000),
         "connect_warmup": (0, 1_000),
         "py_crosscheck": (0, 1000),
@@ -339,6 +355,16 @@ class Contender:
                     lambda: measure.sync_client(python, self.side, srv.base_url, srv.pid, a.client_steps, 120.0, env),
                 )
             )
+            if a.async_client_sessions:
+                k, n = a.async_client_sessions, a.async_client_steps
+                steps.append(
+                    (
+                        "async_client",
+                        lambda: measure.async_client(python, self.side, srv.base_url, srv.pid, k, n, 300.0, env),
+                    )
+                )
+        if a.only:
+            steps = [step for step in steps if step[0] in a.only]
         return steps
 
 
@@ -480,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             run_measurements(live, args.runs, args.pause)
         for s in live:
             count = {"ours": args.idle_sessions, "legacy": args.legacy_idle_sessions}.get(s.side, 0)
+            if args.only and "idle" not in args.only:
+                count = 0
             if count and not s.error:
                 run_idle(
                     s,

@@ -20,6 +20,7 @@ TINY = [
     "--concurrency", "1", "8", "--connects", "5", "--connect-warmup", "1", "--py-crosscheck", "4",
     "--idle-sessions", "20", "--legacy-idle-sessions", "20", "--idle-settle", "0.1",
     "--idle-same-server", "--pause", "0", "--quiet-wait", "0",
+    "--async-client-sessions", "4", "--async-client-steps", "25",
 ]  # fmt: skip
 RATE_KEYS = ("ops", "wall_s", "ops_s", "server_cpu_us_op", "server_cpu_pct", "client_cpu_us_op")
 NODE_ROWS = ("conc_1", "conc_8", "new_session")
@@ -70,6 +71,8 @@ def test_bench_both_sides_and_ceiling(tmp_path: Path) -> None:
         assert res["py_conc_4"]["sessions"] == 4
     for side in ("legacy", "ours"):
         assert results[side]["sync_client"]["ops"] == 50
+        check_rate_row(side, "async_client", results[side]["async_client"])
+        assert results[side]["async_client"]["ops"] == 100 and results[side]["async_client"]["sessions"] == 4
         idle = results[side]["idle"]
         assert "error" not in idle, idle
         assert idle["requested"] == idle["sessions"] == 20
@@ -78,10 +81,11 @@ def test_bench_both_sides_and_ceiling(tmp_path: Path) -> None:
 
     assert report["ratios_ours_over_legacy"]["conc_8.ops_s"] > 0
     verdicts = report["targets"]
-    assert len(verdicts) == 6
+    assert len(verdicts) == 7
     by_measurement = {v["measurement"]: v for v in verdicts}
     assert by_measurement["conc_64.ops_s"]["passed"] is None  # 64 was not measured
     assert by_measurement["sync_client.ops_s"]["passed"] in (True, False)
+    assert by_measurement["async_client.client_cpu_us_op"]["passed"] in (True, False)
     assert by_measurement["idle.sessions"]["passed"] is False  # 20 < 10,000
     meta = report["meta"]
     assert meta["quiet"]["max_wait_s"] == 0 and len(meta["loadavg_end"]) == 3

@@ -1,7 +1,10 @@
 """`EnvClient`: the async client of one OpenEnv session.
 
 Hand-twinned with `sync_client.SyncEnvClient` (same method names, no `await`); both only move frames,
-everything else lives in `_base` and `openenv.protocol.client`. The client opens its session on
+everything else lives in `_base` and `openenv.protocol.client`. The transport is
+`transports.async_websocket` (websockets' handshake, then our own framing straight from the
+protocol callback); a request's timeout is a deadline on the loop clock checked by one lazily
+re-armed timer per connection, so a step costs no timer of its own. The client opens its session on
 `connect()` (or the first call) and never opens another behind the caller's back: a dropped connection
 raises `SessionLostError`, and only an explicit `connect()` starts a new session.
 """
@@ -12,7 +15,6 @@ import asyncio
 import contextlib
 from typing import Any, TypeVar, overload
 
-import websockets.asyncio.client as ws_client
 from websockets.exceptions import ConnectionClosed
 
 from openenv.client._base import ClientBase, action_payload, reset_data, rpc_request, rpc_result, tool_value
@@ -24,6 +26,7 @@ from openenv.errors import (
     SessionLostError,
 )
 from openenv.protocol.client import ClientSession, Outcome
+from openenv.transports.async_websocket import AsyncWebSocket
 from openenv.transports.websocket import handshake_error, session_errors
 from openenv.types import CallToolAction, ListToolsAction, StepResult
 
@@ -38,7 +41,7 @@ class EnvClient(ClientBase[ObsT]):
     `GenericEnvClient` for plain dicts.
     """
 
-    _ws: ws_client.ClientConnection | None
+    _ws: AsyncWebSocket | None
 
     def _make_lock(self) -> asyncio.Lock:
         return asyncio.Lock()
@@ -94,24 +97,23 @@ class EnvClient(ClientBase[ObsT]):
             self._use_server(await asyncio.to_thread(self.provider.start))
         settings = self.settings
         try:
-            ws = await ws_client.connect(
+            ws = await AsyncWebSocket.connect(
                 settings.ws_url,
-                subprotocols=settings.subprotocols,  # type: ignore[arg-type]
-                additional_headers=settings.headers or None,
+                subprotocols=settings.subprotocols,
+                headers=settings.headers,
                 open_timeout=settings.connect_timeout_s,
                 max_size=settings.max_message_bytes,
-                compression=None,
-                proxy=None,
-                ping_interval=20,
-                ping_timeout=20,
             )
         except Exception as exc:
             raise handshake_error(exc, settings.ws_url) from None
         try:
             core = self._session_for(ws.subprotocol)
             if core.awaiting_hello:
-                async with asyncio.timeout(settings.connect_timeout_s):
-                    core.receive(await ws.recv())
+                with session_errors():
+                    core.receive(await ws.recv(ws.loop.time() + settings.connect_timeout_s))
+        except TimeoutError:
+            await ws.close()
+            raise RemoteProtocolError("no v1 'session' frame after the handshake") from None
         except BaseException:
             await ws.close()
             raise
@@ -132,7 +134,7 @@ class EnvClient(ClientBase[ObsT]):
         if ws is None:
             return
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(ClientSession.close_frame())
+            ws.send(ClientSession.close_frame().encode())
         await ws.close()
 
     async def __aenter__(self: ClientT) -> ClientT:
@@ -153,14 +155,16 @@ class EnvClient(ClientBase[ObsT]):
             ws, core = self._ws, self._core
             assert ws is not None and core is not None
             error: Exception
+            deadline = ws.loop.time() + self.settings.timeout_s
             try:
                 with session_errors():
-                    await ws.send(core.request(kind, data))
-                    async with asyncio.timeout(self.settings.timeout_s):
-                        while True:
-                            outcome = core.receive(await ws.recv())
-                            if outcome is not None:
-                                return outcome
+                    ws.send(core.request_bytes(kind, data))
+                    if ws.writing_paused:
+                        await ws.drained(deadline)
+                    while True:
+                        outcome = core.receive(await ws.recv(deadline))
+                        if outcome is not None:
+                            return outcome
             except TimeoutError:
                 error = RequestTimeoutError(f"no reply to '{kind}' within {self.settings.timeout_s:g} s")
             except (SessionLostError, RemoteProtocolError) as exc:
@@ -169,12 +173,12 @@ class EnvClient(ClientBase[ObsT]):
             raise error
 
     @staticmethod
-    async def _last_words(ws: ws_client.ClientConnection, core: ClientSession) -> Exception | None:
+    async def _last_words(ws: AsyncWebSocket, core: ClientSession) -> Exception | None:
         """The error frame a server sent before closing (e.g. CAPACITY_REACHED after the upgrade)."""
+        deadline = ws.loop.time() + 0.05
         try:
-            async with asyncio.timeout(0.05):
-                while True:
-                    core.receive(await ws.recv())
+            while True:
+                core.receive(await ws.recv(deadline))
         except RemoteError as exc:
             return exc
         except Exception:

@@ -15,11 +15,17 @@ from typing import Any
 import orjson
 
 from openenv.errors import RemoteError, RemoteProtocolError
-from openenv.protocol.codes import SUBPROTOCOL_V1, Mode
+from openenv.protocol.codes import SUBPROTOCOL_V1, ErrorCode, Mode
 from openenv.protocol.errors import FrameError
-from openenv.protocol.frames import ServerFrame, decode_server_frame, encode_frame
+from openenv.protocol.frames import ServerFrame, decode_server_frame, encode_frame_bytes
 
 _REPLY_TYPE = {"reset": "observation", "step": "observation", "state": "state", "mcp": "mcp"}
+
+
+def _without_id(raw: str | bytes) -> bool:
+    """Whether a server frame (already known to be a JSON object of an unknown type) has no `id`."""
+    obj = orjson.loads(raw)
+    return isinstance(obj, dict) and "id" not in obj
 
 
 @dataclass(slots=True)  # not frozen: built per frame, and frozen init costs 3x
@@ -103,6 +109,10 @@ class ClientSession:
 
     def request(self, kind: str, data: dict[str, Any] | None = None) -> str:
         """The frame text for a `reset`, `step`, `state` or `mcp` request; records it as pending."""
+        return self.request_bytes(kind, data).decode()
+
+    def request_bytes(self, kind: str, data: dict[str, Any] | None = None) -> bytes:
+        """`request` as UTF-8 bytes, ready to be framed."""
         if kind not in _REPLY_TYPE:
             raise ValueError(f"not a request type: {kind!r}")
         request_id: int | None = None
@@ -114,8 +124,8 @@ class ClientSession:
             body: dict[str, Any] = {"type": "state"}
             if request_id is not None:
                 body["id"] = request_id
-            return orjson.dumps(body).decode()
-        return encode_frame(kind, data if data is not None else {}, request_id)
+            return orjson.dumps(body)
+        return encode_frame_bytes(kind, data if data is not None else {}, request_id)
 
     @staticmethod
     def close_frame() -> str:
@@ -135,6 +145,8 @@ class ClientSession:
         try:
             frame = decode_server_frame(raw, self.mode)
         except FrameError as exc:
+            if self.mode is Mode.V1 and exc.code is ErrorCode.UNKNOWN_TYPE and _without_id(raw):
+                return None  # OE-WS-026: a v1 frame of an unknown type without id is ignored
             raise RemoteProtocolError(exc.message) from None
         if frame.type == "session":
             self._hello(frame)
