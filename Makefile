@@ -5,9 +5,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LEGACY_VENV := .venv-openenv010
+COMPAT_VENV := .venv-compat
 REPORT_DIR ?= reports
 
-.PHONY: all venv venv-openenv010 browser check lint typecheck codegen test certify docs bench clean
+.PHONY: all venv venv-openenv010 venv-compat browser check lint typecheck codegen test certify docs bench clean
 
 all: test
 
@@ -25,6 +26,16 @@ $(LEGACY_VENV)/bin/.stamp: requirements/openenv010.txt
 	touch $@
 
 venv-openenv010: $(LEGACY_VENV)/bin/.stamp
+
+## Our runtime installed next to what 0.10-era environment packages bring (fastmcp pins mcp<2):
+## interop/ runs those environments, unchanged, on our runtime from here.
+$(COMPAT_VENV)/bin/.stamp: requirements/compat.txt python-sdk/pyproject.toml
+	$(PY) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/compat.txt
+	$(COMPAT_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e python-sdk
+	touch $@
+
+venv-compat: $(COMPAT_VENV)/bin/.stamp
 
 ## Headless Chromium (Debian's package) for the tests that render the HTML report.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -46,7 +57,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 ## The README's test command: every check and every test.
-test: venv venv-openenv010 browser check lint typecheck
+test: venv venv-openenv010 venv-compat browser check lint typecheck
 	$(BIN)/python -m pytest -q
 
 ## The main job: start a reference server locally and certify it.
@@ -60,4 +71,4 @@ bench: venv venv-openenv010
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(LEGACY_VENV) site $(REPORT_DIR)
+	rm -rf $(VENV) $(LEGACY_VENV) $(COMPAT_VENV) site $(REPORT_DIR)
