@@ -33,7 +33,7 @@ def build(root: Path, site: Path) -> subprocess.CompletedProcess[str]:
 
 
 def copy_site_sources(dest: Path) -> Path:
-    for name in ("docs", "spec", "rfcs"):
+    for name in ("docs", "spec", "rfcs", "schemas"):
         shutil.copytree(ROOT / name, dest / name)
     (dest / "tools").mkdir()
     shutil.copy(ROOT / "tools" / "mkdocs_hooks.py", dest / "tools")
