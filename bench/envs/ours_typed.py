@@ -39,7 +39,7 @@ class LineState(State):
     seed: int | None = None
 
 
-class LineEnv(Environment):
+class LineEnv(Environment[MoveAction, LineObservation, LineState]):
     """A point on an integer line; the episode ends ten units away from the origin."""
 
     action_type = MoveAction
@@ -51,22 +51,20 @@ class LineEnv(Environment):
         self._position = 0
         self._seed: int | None = None
 
-    async def reset(  # type: ignore[override]  # async: the SDK awaits it on the event loop
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> LineObservation:
+    async def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> LineObservation:
         self._episode_id = str(uuid.uuid4()) if episode_id is None else episode_id
         self._step_count = 0
         self._position = 0
         self._seed = seed
         return LineObservation(position=0, metadata={"reset_kwargs": dict(kwargs), "seed": seed})
 
-    async def step(self, action: MoveAction) -> LineObservation:  # type: ignore[override]
+    async def step(self, action: MoveAction) -> LineObservation:
         self._position += action.amount if action.direction == "right" else -action.amount
         self._step_count += 1
         done = abs(self._position) >= GOAL
         return LineObservation(position=self._position, done=done, reward=1.0 if done else 0.0)
 
-    async def state(self) -> LineState:  # type: ignore[override]
+    async def state(self) -> LineState:
         return LineState(
             episode_id=self._episode_id,
             step_count=self._step_count,

@@ -33,9 +33,7 @@ class EchoEnvironment(MCPEnvironment):
     def ready_metadata(self) -> dict[str, Any]:
         return dict(READY_METADATA)
 
-    async def reset(  # type: ignore[override]  # async, as MCPEnvironment.reset
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> Observation:
+    async def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:
         """Start an episode; the reset observation carries reward 0.0 like 0.10's echo_env."""
         observation = await super().reset(seed=seed, episode_id=episode_id)
         observation.reward = 0.0

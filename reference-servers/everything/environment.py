@@ -28,8 +28,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from openenv import Action, Observation, State
-from openenv.server import Environment, EnvironmentFault, tool
-from openenv.server.faults import InvalidRequest
+from openenv.server import Environment, EnvironmentFault, InvalidRequest, tool
 from pydantic import Field
 
 MAX_STEP_DELAY_S = 10.0
@@ -101,7 +100,7 @@ class ResetOptions(pydantic.BaseModel):
     step_delay_s: float = Field(default=0.0, ge=0.0, le=MAX_STEP_DELAY_S)
 
 
-class EverythingEnvironment(Environment):
+class EverythingEnvironment(Environment[EverythingAction, EverythingObservation, EverythingState]):
     """Seeded counter game: reach the target with add/sub moves; every optional feature in use."""
 
     action_type = EverythingAction  # typed steps; the @tool methods are served as JSON-RPC
@@ -119,7 +118,7 @@ class EverythingEnvironment(Environment):
         self.total_reward = 0.0
         self.done = False
 
-    async def reset(  # type: ignore[override]  # typed reset options beyond seed/episode_id
+    async def reset(
         self,
         seed: int | None = None,
         episode_id: str | None = None,
@@ -147,7 +146,7 @@ class EverythingEnvironment(Environment):
             metadata={"seed": self.seed},
         )
 
-    async def step(self, action: EverythingAction) -> EverythingObservation:  # type: ignore[override]
+    async def step(self, action: EverythingAction) -> EverythingObservation:
         if self.target is None:
             raise EnvironmentFault("no episode: call reset before step")
         if self.done:
@@ -182,7 +181,7 @@ class EverythingEnvironment(Environment):
             metadata={"seed": self.seed},
         )
 
-    async def state(self) -> EverythingState:  # type: ignore[override]
+    async def state(self) -> EverythingState:
         return EverythingState(
             episode_id=self.episode_id,
             step_count=self.step_count,

@@ -51,7 +51,7 @@ class GridState(State):
     total_reward: float
 
 
-class GridWorldEnvironment(Environment):
+class GridWorldEnvironment(Environment[MoveAction, GridObservation, GridState]):
     """Seeded grid world: reach G, avoid X; -0.01 per move, ±0.1 shaping, +1 goal, -1 trap."""
 
     action_type = MoveAction
@@ -62,7 +62,7 @@ class GridWorldEnvironment(Environment):
         self._game: Game | None = None
         self._episode_id: str | None = None
 
-    def reset(  # type: ignore[override]  # explicit options instead of **kwargs
+    def reset(
         self,
         seed: int | None = None,
         episode_id: str | None = None,

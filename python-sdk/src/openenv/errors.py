@@ -15,8 +15,12 @@
         * `SessionLostError` — an open session's connection dropped; its episode is gone. The
           SDK never silently opens a new session in its place.
         * `RequestTimeoutError` — no reply within the client's timeout; the session is unusable.
+    * `ServerError` — raised on the server side, by environment code or by the runtime; the
+      runtime turns each into a wire error in exactly one place (`openenv.server.faults.to_wire`).
+      Its subclasses live in `openenv.server.faults`, where the branch is drawn in full.
 
-`RemoteError.from_wire` is the only place wire error codes become exceptions.
+`RemoteError.from_wire` is the only place wire error codes become exceptions; `to_wire` is the only
+place exceptions become wire errors.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ __all__ = [
     "RemoteProtocolError",
     "RemoteValidationError",
     "RequestTimeoutError",
+    "ServerError",
     "SessionError",
     "SessionLostError",
     "StepTimeoutError",
@@ -93,6 +98,10 @@ class SessionLostError(TransportError):
 
 class RequestTimeoutError(TransportError, TimeoutError):
     """No reply arrived in time; the session was closed because a late reply could be misread."""
+
+
+class ServerError(OpenEnvError):
+    """Raised on the server side (environment code or the runtime); see `openenv.server.faults`."""
 
 
 class RemoteError(OpenEnvError):

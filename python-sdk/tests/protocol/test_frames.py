@@ -17,7 +17,7 @@ from openenv.protocol.frames import (
 from openenv.server import create_app
 from openenv.server.faults import InvalidRequest
 from openenv.server.host import EnvHost
-from openenv.server.mcp import McpDispatcher
+from openenv.server.mcp.jsonrpc import McpDispatcher
 
 from tests.envs import EchoEnv, LineEnv
 from tests.schemas_util import corpus, is_valid
@@ -86,7 +86,7 @@ def _rejected_by_runtime(frame: Any, mode: Mode) -> bool:
         except InvalidRequest:
             return True
     if decoded.type == "mcp":
-        reply = asyncio.run(McpDispatcher(None, create_app(EchoEnv)).handle(decoded.data))
+        reply = asyncio.run(McpDispatcher(None, create_app(EchoEnv).service).handle(decoded.data))
         return reply is not None and reply.get("error", {}).get("code") == -32600
     return False
 

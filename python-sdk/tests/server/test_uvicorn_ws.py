@@ -186,9 +186,9 @@ def test_client_close_is_echoed_and_frees_the_slot(serve: Serve) -> None:
         assert peer.at_eof()
         peer.close()
         deadline = time.monotonic() + 5
-        while server.app.active_sessions and time.monotonic() < deadline:
+        while server.app.service.capacity.active and time.monotonic() < deadline:
             time.sleep(0.01)
-    assert server.app.active_sessions == 0
+    assert server.app.service.capacity.active == 0
 
 
 def test_pipelined_requests_beyond_the_backlog_high_water_mark_are_all_answered_in_order(

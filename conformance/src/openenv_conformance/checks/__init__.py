@@ -4,6 +4,7 @@ from openenv_conformance.checks import (  # noqa: F401
     concurrency,
     core,
     determinism,
+    episode,
     http,
     mcp,
     performance,

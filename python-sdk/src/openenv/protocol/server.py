@@ -6,6 +6,12 @@ One `ServerSession` per `/ws` connection. The I/O layer feeds it every inbound f
 `observation()`, `state()`, `mcp()` or `failure()`. Every method returns the list of `Send` / `Close`
 outputs to write, in order.
 
+The session's `EpisodeLedger` is the one record of the episode: its phase, `episode_id` and
+`step_count`. `observation()` commits a reset or step to it only when the observation is actually
+sent; `state()` stamps the ledger's `episode_id` and `step_count` on every state reply, so they are
+right whatever the environment reports (OE-GEN-005, OE-GEN-006, OE-GEN-011). The ledger belongs to
+the environment instance, not the connection: a named session's ledger outlives its connections.
+
 Episode rule table (v1 mode only; base mode passes everything to the environment):
 
     ============  ===========================  ================================
@@ -54,6 +60,19 @@ class Episode(enum.Enum):
     ENDED = "ended"
 
 
+@dataclass(slots=True)
+class EpisodeLedger:
+    """The episode of one environment instance, as the runtime counts it."""
+
+    phase: Episode = Episode.NOT_STARTED
+    episode_id: str | None = None
+    step_count: int = 0
+
+    def stamp(self, state: dict[str, Any]) -> dict[str, Any]:
+        """`state` with this ledger's `episode_id` and `step_count` (a new dict)."""
+        return {**state, "episode_id": self.episode_id, "step_count": self.step_count}
+
+
 @dataclass(slots=True)  # not frozen: built per frame, and frozen init costs 3x
 class Send:
     """Write this text frame (`data`: its UTF-8 JSON)."""
@@ -96,8 +115,13 @@ class ServerSession:
     mode: Mode
     session_id: str
     limits: dict[str, Any] = field(default_factory=dict)
-    episode: Episode = Episode.NOT_STARTED
+    ledger: EpisodeLedger = field(default_factory=EpisodeLedger)
     closed: bool = False
+
+    @property
+    def episode(self) -> Episode:
+        """The phase of the current episode."""
+        return self.ledger.phase
 
     @staticmethod
     def select_subprotocol(offered: list[str], *, v1_enabled: bool = True) -> str | None:
@@ -126,14 +150,15 @@ class ServerSession:
             self.closed = True
             return Request("close", frame.data, frame.id)
         if frame.type == "step" and self.mode is Mode.V1:
-            if self.episode is Episode.NOT_STARTED:
+            phase = self.ledger.phase
+            if phase is Episode.NOT_STARTED:
                 return self._error(
                     ErrorCode.EPISODE_NOT_STARTED,
                     "step before reset: send a reset to start an episode",
                     None,
                     frame.id,
                 )
-            if self.episode is Episode.ENDED:
+            if phase is Episode.ENDED:
                 return self._error(
                     ErrorCode.EPISODE_ENDED,
                     "the episode has ended (done was true): send a reset to start a new one",
@@ -151,8 +176,11 @@ class ServerSession:
         terminated: bool,
         truncated: bool,
         metadata: dict[str, Any] | None,
+        episode_id: str | None = None,
     ) -> list[Output]:
-        """Answer a `reset`/`step` request with the environment's observation.
+        """Answer a `reset`/`step` request with the environment's observation and, once it is to
+        be sent, commit it to the ledger (a reset starts episode `episode_id` at step 0; a step
+        counts one).
 
         A reward that is not a finite number is refused with `EXECUTION_ERROR` (OE-V1-041,
         OE-WS-021), never sent as `null`.
@@ -176,12 +204,18 @@ class ServerSession:
         encoded = self._encode_within_limit("observation", data, request)
         if isinstance(encoded, list):
             return encoded
-        self.episode = Episode.ENDED if done else Episode.RUNNING
+        ledger = self.ledger
+        if request.kind == "reset":
+            ledger.episode_id = episode_id
+            ledger.step_count = 0
+        else:
+            ledger.step_count += 1
+        ledger.phase = Episode.ENDED if done else Episode.RUNNING
         return [Send(encoded)]
 
     def state(self, request: Request, state: dict[str, Any]) -> list[Output]:
-        """Answer a `state` request."""
-        return self._reply("state", state, request)
+        """Answer a `state` request: the environment's `state`, stamped by the ledger."""
+        return self._reply("state", self.ledger.stamp(state), request)
 
     def mcp(self, request: Request, response: dict[str, Any] | None) -> list[Output]:
         """Answer an `mcp` request with a JSON-RPC response (None for a notification)."""

@@ -1,36 +1,28 @@
-"""`create_app`: an OpenEnv server as a plain ASGI application.
+"""`create_app`: an OpenEnv server as a plain ASGI application — the router on top.
 
-The app serves `WS /ws` (one session per connection, see `websocket.py`) and the HTTP surface (see
-`http.py`). It can be mounted inside any ASGI framework or run with `openenv.server.run`. Capacity is
-counted here: a WebSocket upgrade beyond `max_sessions` is refused *before* the upgrade with HTTP 503,
-`Retry-After` and an `error` frame as the body.
+`OpenEnvApp` routes `WS /ws` to a `SessionRunner` (one session per connection, see `websocket.py`),
+HTTP to `HttpEndpoints` (`http.py`) and lifespan events to the service; everything they share is
+its `EnvService` (`service.py`). It can be mounted inside any ASGI framework or run with
+`openenv.server.run`. A WebSocket upgrade beyond `max_sessions` is refused *before* the upgrade with
+HTTP 503, `Retry-After` and an `error` frame as the body (OE-LIM-011).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import orjson
-import pydantic
 
-from openenv.protocol import ErrorCode
-from openenv.protocol.frames import encode_error
-from openenv.server.config import ServerConfig
+from openenv.server.asgi import Receive, Scope, SendFn
+from openenv.server.config import ServerConfig, manifest_settings
 from openenv.server.environment import Environment
-from openenv.server.faults import InvalidRequest
-from openenv.server.host import EnvHost
 from openenv.server.http import HttpEndpoints
-from openenv.server.registry import SessionRegistry
-from openenv.server.tools import MCPEnvironment
-from openenv.server.watchdog import Watchdog
-from openenv.server.websocket import Receive, Scope, SendFn, SessionRunner
+from openenv.server.service import EnvFactory, EnvService
+from openenv.server.websocket import SessionRunner
 
 log = logging.getLogger("openenv.server")
-
-EnvFactory = Callable[[], Environment]
 
 
 class OpenEnvApp:
@@ -38,79 +30,27 @@ class OpenEnvApp:
 
     def __init__(
         self,
-        env: type[Environment] | EnvFactory,
+        env: type[Environment[Any, Any, Any]] | EnvFactory,
         config: ServerConfig,
         *,
-        env_class: type[Environment] | None = None,
+        env_class: type[Environment[Any, Any, Any]] | None = None,
     ) -> None:
-        if isinstance(env, type):
-            if not issubclass(env, Environment):
-                raise TypeError(f"{env.__name__} is not an openenv.server.Environment subclass")
-            env_class = env
-        elif env_class is None:
-            raise TypeError("pass env_class= when env is a factory function")
-        self.factory: EnvFactory = env
-        self.env_class: type[Environment] = env_class
-        self.config = config
-        self.active_sessions = 0
-        self.is_mcp = issubclass(env_class, MCPEnvironment)  # steps are tool calls
-        self.has_tools = bool(env_class.tool_specs())  # tools are served as JSON-RPC
-        if self.is_mcp:
-            assert issubclass(env_class, MCPEnvironment)
-            actions: Any = Union[env_class.action_types]  # noqa: UP007 — a runtime union of the tool actions
-        else:
-            actions = env_class.action_type
-        self.action_adapter_type: Any = actions
-        self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
-        self._validate_action = self._action_adapter.validate_json
-        self.http = HttpEndpoints(self)
-        self.named = SessionRegistry(config.idle_timeout_s, self._release_slot)
-        shortest = min(config.step_timeout_s, config.idle_timeout_s)
-        self.watchdog = Watchdog(resolution=min(0.25, max(0.01, shortest / 5)))
+        self.service = EnvService(env, config, env_class=env_class)
+        self.http = HttpEndpoints(self.service)
 
-    # -- used by the endpoints -------------------------------------------------------------------
-    def new_environment(self) -> Environment:
-        """A fresh environment instance from the factory."""
-        env = self.factory()
-        if not isinstance(env, Environment):
-            raise TypeError(f"the factory returned {type(env).__name__}, not an Environment")
-        return env
+    @property
+    def config(self) -> ServerConfig:
+        """The server's settings (set it before serving to change them)."""
+        return self.service.config
 
-    def host(self, env: Environment) -> EnvHost:
-        """Wrap a new environment instance for serving (step timeout, watchdog)."""
-        self.watchdog.ensure_running()
-        return EnvHost(env, self.config.step_timeout_s, self.watchdog)
+    @config.setter
+    def config(self, config: ServerConfig) -> None:
+        self.service.reconfigure(**{name: getattr(config, name) for name in config.__dataclass_fields__})
 
-    def validate_action(self, data: dict[str, Any]) -> Any:
-        """The action model for a step's `data`, validated strictly: JSON types must match the
-        published schema, nothing is converted (`"2"` is not an integer; OE-GEN-015, OE-GEN-016).
+    @property
+    def env_class(self) -> type[Environment[Any, Any, Any]]:
+        return self.service.env_class
 
-        Raises:
-            InvalidRequest: the action does not satisfy the action model (`loc` relative to it).
-        """
-        try:
-            return self._validate_action(orjson.dumps(data), strict=True)
-        except pydantic.ValidationError as exc:
-            raise InvalidRequest.from_pydantic(exc) from None
-
-    def action_schema(self) -> dict[str, Any]:
-        return self._action_adapter.json_schema()
-
-    def _release_slot(self) -> None:
-        self.active_sessions -= 1
-
-    def has_capacity(self) -> bool:
-        return self.active_sessions < self.config.max_sessions
-
-    def capacity_body(self) -> bytes:
-        message = f"Server at capacity: {self.active_sessions}/{self.config.max_sessions} sessions active. Retry later."
-        details = {
-            "active_sessions": self.active_sessions,
-            "max_sessions": self.config.max_sessions,
-        }
-        return encode_error(ErrorCode.CAPACITY_REACHED, message, details).encode()
-
-    # -- ASGI --------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: SendFn) -> None:
         kind = scope["type"]
         if kind == "websocket":
@@ -127,32 +67,20 @@ class OpenEnvApp:
         if scope["path"] != "/ws":
             await self._deny(scope, send, 404, orjson.dumps({"detail": "Not Found"}), [])
             return
-        attach = b"session_id=" in (scope.get("query_string") or b"")
-        if attach:
-            try:
-                await SessionRunner(self, scope, receive, send).run()
-            except Exception:
-                log.exception("session failed")
-            return
-        if not self.has_capacity():
-            headers = [(b"retry-after", str(self.config.retry_after_s).encode())]
-            await self._deny(scope, send, 503, self.capacity_body(), headers)
-            return
-        self.active_sessions += 1
-        released = False
-
-        def release() -> None:  # once; before the closing handshake completes (OE-LIM-014)
-            nonlocal released
-            if not released:
-                released = True
-                self.active_sessions -= 1
-
+        service = self.service
+        slot = None
+        if b"session_id=" not in (scope.get("query_string") or b""):  # an attach uses the named session's slot
+            slot = service.capacity.acquire()
+            if slot is None:
+                await self._deny(scope, send, 503, service.capacity_body(), service.retry_after())
+                return
         try:
-            await SessionRunner(self, scope, receive, send, release=release).run()
+            await SessionRunner(service, scope, receive, send, slot=slot).run()
         except Exception:
             log.exception("session failed")
         finally:
-            release()
+            if slot is not None:
+                slot.release()
 
     @staticmethod
     async def _deny(scope: Scope, send: SendFn, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -175,16 +103,16 @@ class OpenEnvApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.named.close_all()
+                await self.service.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
 def create_app(
-    env: type[Environment] | EnvFactory,
+    env: type[Environment[Any, Any, Any]] | EnvFactory,
     *,
     name: str | None = None,
-    env_class: type[Environment] | None = None,
+    env_class: type[Environment[Any, Any, Any]] | None = None,
     manifest: str | Path | None = None,
     **settings: Any,
 ) -> OpenEnvApp:
@@ -200,8 +128,8 @@ def create_app(
     """
     cls = env if isinstance(env, type) else env_class
     if manifest is not None:
-        from openenv.manifest import load_manifest, server_settings
+        from openenv.manifest import load_manifest
 
-        settings = {**server_settings(load_manifest(Path(manifest))), **settings}
+        settings = {**manifest_settings(load_manifest(Path(manifest))), **settings}
     resolved = name or settings.pop("name", None) or (cls.__name__ if cls is not None else "environment")
     return OpenEnvApp(env, ServerConfig(name=resolved, **settings), env_class=env_class)

@@ -57,3 +57,18 @@ class ServerConfig:
             "idle_timeout_s": self.idle_timeout_s,
             "max_sessions": self.max_sessions,
         }
+
+
+def manifest_settings(manifest: Any) -> dict[str, Any]:
+    """The `ServerConfig` fields a validated manifest determines: name, version, description,
+    limits and whether it declares tasks (OE-HTTP-004, OE-MAN-010)."""
+    settings: dict[str, Any] = {"name": manifest.name}
+    for key in ("version", "description"):
+        value = getattr(manifest, key, None)
+        if value is not None:
+            settings[key] = " ".join(str(value).split())
+    limits = getattr(manifest, "limits", None)
+    if limits is not None:
+        settings.update(limits.model_dump(exclude_none=True))
+    settings["tasks"] = bool(getattr(manifest, "tasks", None))
+    return settings

@@ -1,24 +1,52 @@
 """The `Environment` base class environment authors implement.
 
-One instance serves one session. `reset`, `step` and `state` may be `async def` (run on the event
-loop — keep them non-blocking) or plain `def`: those run on the session's own worker thread, so a
-blocking or hung environment holds only its own session (and thread-affine libraries always see
-the same thread). A sync environment whose methods never block may set `blocking = False` to run
-them on the event loop and skip the thread hop. `close` releases what the instance holds; it is
+One instance serves one session. `reset`, `step`, `state` and `close` may be `async def` (run on the
+event loop — keep them non-blocking) or plain `def`: those run on the session's own worker thread,
+so a blocking or hung environment holds only its own session (and thread-affine libraries always
+see the same thread). A sync environment whose methods never block may set `blocking = False` to
+run them on the event loop and skip the thread hop. `close` releases what the instance holds; it is
 called exactly once, when the session ends, whatever the reason.
+
+What the runtime guarantees, so an environment need not (spec: overview.md, "Episodes"):
+
+* it owns the episode bookkeeping: whether the session has an episode, its `episode_id` (the one
+  the client asked for, or a fresh UUID) and its `step_count` (steps answered with an
+  observation since the last reset). A `state` reply always carries the runtime's values for
+  these two members, whatever `state()` returns (OE-GEN-005, OE-GEN-006, OE-GEN-011);
+* `state` before the first `reset` is answered by the runtime from the defaults of `state_type`,
+  without calling the environment (OE-GEN-012) — `state()` is only called once an episode exists
+  (or when `state_type` has required members the runtime cannot fill);
+* `reset` receives only the keyword arguments its signature accepts.
+
+What an environment may override: `reset` (required), `step` (required), `state` (optional: the
+default reports `state_type()`; override to add members), `close` (optional).
+
+The class is generic over its action, observation and state models —
+`class MyEnv(Environment[MyAction, MyObservation, MyState])` — so that type checkers see the
+real types (a bare `Environment` means `Any` for each); either method form (`def` or `async def`)
+satisfies the base signatures, under `mypy --strict` too.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar
+from collections.abc import Awaitable
+from typing import Any, ClassVar, Generic, cast
 
-from openenv.server.toolspec import ToolCallFailed, ToolSpec, collect_tools, validated_arguments
+from typing_extensions import TypeVar
+
+from openenv.server.faults import ToolCallFailed
+from openenv.server.tools import ToolSpec, collect_tools, validated_arguments
 from openenv.types import Action, Observation, State
 
+# Defaults of Any: a bare `Environment` base (as most authors write it) accepts any typed override.
+ActT = TypeVar("ActT", bound=Action, default=Any)
+ObsT = TypeVar("ObsT", bound=Observation, default=Any)
+StateT = TypeVar("StateT", bound=State, default=Any)
 
-class Environment:
-    """Base class of an OpenEnv environment. Subclass and set the three type attributes."""
+
+class Environment(Generic[ActT, ObsT, StateT]):
+    """Base class of an OpenEnv environment. Subclass and set the type attributes."""
 
     action_type: ClassVar[type[Action]] = Action
     """The action model; `step` receives instances of it (validated from the wire)."""
@@ -57,20 +85,27 @@ class Environment:
             raise ToolCallFailed("tool_not_found", f"Unknown tool: {name!r}")
         return spec, validated_arguments(spec, name, arguments)
 
-    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:
-        """Start a new episode and return its first observation."""
+    def reset(self) -> Observation | Awaitable[Observation]:
+        """Start a new episode and return its first observation.
+
+        Override with the keyword parameters you accept — typically
+        `seed: int | None = None, episode_id: str | None = None`, plus any of your own: the runtime
+        passes only those your signature names (all of them with `**kwargs`).
+        """
         raise NotImplementedError
 
-    def step(self, action: Any) -> Observation:
+    def step(self, action: ActT) -> ObsT | Awaitable[ObsT]:
         """Apply one action and return the next observation."""
         raise NotImplementedError
 
-    def state(self) -> State:
-        """The current episode state (`episode_id`, `step_count`, extra fields)."""
-        raise NotImplementedError
+    def state(self) -> StateT | Awaitable[StateT]:
+        """The current episode state; the default is `state_type()`. The runtime sets its
+        `episode_id` and `step_count` members (see the module doc)."""
+        return cast(StateT, self.state_type())
 
-    def close(self) -> None:
+    def close(self) -> Awaitable[None] | None:
         """Release resources; called once when the session ends."""
+        return None
 
     @classmethod
     def reset_parameters(cls) -> tuple[frozenset[str], bool]:

@@ -1,10 +1,20 @@
-"""The one place where exceptions become wire errors.
+"""The server branch of the exception tree, and the one place where exceptions become wire errors.
+
+`openenv.errors.ServerError` — raised on the server side:
+
+* `EnvironmentFault` — raised by environment code to send its message to the client verbatim
+  (`EXECUTION_ERROR`).
+* `InvalidRequest` — a request the runtime rejects before it reaches the environment
+  (`VALIDATION_ERROR`, HTTP 422); `errors` holds the per-field entries.
+* `ToolCallFailed` — a tool call that did not run (unknown tool, invalid arguments); an MCP
+  observation with `error`, or JSON-RPC `-32602`.
+* `StepTimedOut` — an environment call outlived the step timeout; the instance is abandoned
+  (`STEP_TIMEOUT`, HTTP 504).
+* `CapacityExhausted` — no session slot is free (`CAPACITY_REACHED`, HTTP 503 + `Retry-After`).
 
 Everything the server sends as an `error` frame or an HTTP error body for a failed operation passes
-through `to_wire()`. Requests the server itself rejects are `InvalidRequest` (`VALIDATION_ERROR`);
-anything the environment raises is `EXECUTION_ERROR` (OE-ERR-009) — its text reaches the client
-only when the environment opted in by raising `EnvironmentFault`; anything else is reported by
-exception class name and logged in full on the server (OE-SEC-003).
+through `to_wire()`. Anything else the environment raises is `EXECUTION_ERROR` (OE-ERR-009),
+reported by exception class name and logged in full on the server (OE-SEC-003).
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from typing import Any
 
 import pydantic
 
+from openenv.errors import ServerError
 from openenv.protocol import ErrorCode
 
 log = logging.getLogger("openenv.server")
@@ -23,11 +34,33 @@ MAX_MESSAGE_CHARS = 500
 MAX_ERROR_ENTRIES = 50
 
 
-class EnvironmentFault(Exception):
+class EnvironmentFault(ServerError):
     """Raise from environment code to send `message` to the client verbatim as `EXECUTION_ERROR`."""
 
 
-class InvalidRequest(Exception):
+class StepTimedOut(ServerError):
+    """An environment call exceeded the step timeout; the instance must not be used again."""
+
+
+class ToolCallFailed(ServerError):
+    """A tool call that did not run: unknown tool (`tool_not_found`) or bad arguments (`invalid_args`)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+class CapacityExhausted(ServerError):
+    """Every session slot is taken (`active` of `maximum`)."""
+
+    def __init__(self, active: int, maximum: int) -> None:
+        super().__init__(f"server at capacity: {active}/{maximum} sessions active")
+        self.active = active
+        self.maximum = maximum
+
+
+class InvalidRequest(ServerError):
     """A request the server rejects before it reaches the environment (`VALIDATION_ERROR`)."""
 
     def __init__(self, message: str, errors: list[dict[str, Any]] | None = None):

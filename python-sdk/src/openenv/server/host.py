@@ -3,6 +3,8 @@
 Async methods run on the event loop; sync methods run on the session's own worker thread (created on
 first use), so a blocking or hung environment holds only its own session. Every call is bounded by
 the step timeout; `close()` runs exactly once, after any call still running on the worker thread.
+The host holds the instance's `EpisodeLedger` (the runtime's episode bookkeeping, see
+`protocol.server`); `state()` answers from the state model's defaults while no episode exists.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
+import pydantic
 
+from openenv.protocol.server import Episode, EpisodeLedger
 from openenv.server.carrier import Adopted
 from openenv.server.environment import Environment
-from openenv.server.faults import InvalidRequest
+from openenv.server.faults import InvalidRequest, StepTimedOut
 from openenv.server.watchdog import Watchdog
 from openenv.types import Observation, State
 
@@ -30,23 +34,24 @@ class _ClassFacts:
     is_async: tuple[tuple[str, bool], ...]
     reset_names: frozenset[str]
     reset_var_kw: bool
+    initial_state: dict[str, Any] | None
 
 
-_FACTS: dict[type[Environment], _ClassFacts] = {}
+_FACTS: dict[type[Environment[Any, Any, Any]], _ClassFacts] = {}
 
 
-def _class_facts(cls: type[Environment]) -> _ClassFacts:
+def _class_facts(cls: type[Environment[Any, Any, Any]]) -> _ClassFacts:
     """What `EnvHost` needs to know about an environment class, worked out once per class."""
     facts = _FACTS.get(cls)
     if facts is None:
         names, var_kw = cls.reset_parameters()
         methods = tuple((n, cls.is_async(n)) for n in ("reset", "step", "state", "close"))
-        facts = _FACTS[cls] = _ClassFacts(methods, names, var_kw)
+        try:
+            initial: dict[str, Any] | None = cls.state_type().model_dump(mode="json")
+        except pydantic.ValidationError:  # required members: only the environment can answer
+            initial = None
+        facts = _FACTS[cls] = _ClassFacts(methods, names, var_kw, initial)
     return facts
-
-
-class StepTimedOut(Exception):
-    """An environment call exceeded the step timeout; the instance must not be used again."""
 
 
 class EnvHost:
@@ -57,6 +62,7 @@ class EnvHost:
         "_closed",
         "_deadline",
         "_executor",
+        "_initial_state",
         "_inline",
         "_loop",
         "_reset_names",
@@ -64,11 +70,12 @@ class EnvHost:
         "_task",
         "_timed_out",
         "env",
+        "ledger",
         "timeout",
         "watchdog",
     )
 
-    def __init__(self, env: Environment, timeout: float, watchdog: Watchdog | None = None) -> None:
+    def __init__(self, env: Environment[Any, Any, Any], timeout: float, watchdog: Watchdog | None = None) -> None:
         cls = type(env)
         self.env = env
         self.timeout = timeout
@@ -77,6 +84,8 @@ class EnvHost:
         self._async = dict(facts.is_async)
         self._inline = not cls.blocking
         self._reset_names, self._reset_var_kw = facts.reset_names, facts.reset_var_kw
+        self._initial_state = facts.initial_state
+        self.ledger = EpisodeLedger()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
         self._deadline = 0.0
@@ -148,7 +157,9 @@ class EnvHost:
 
         `seed` must be an integer 0..2^53-1 and `episode_id` a string of 1..255 characters (or
         null), OE-WS-011.
-        Keys `reset` does not accept are rejected when `strict`, dropped otherwise (base level).
+        `episode_id` is the runtime's (OE-GEN-005): always accepted, passed on only when `reset`
+        names it. Other keys `reset` does not accept are rejected when `strict`, dropped otherwise
+        (base level).
         """
         problems: list[dict[str, Any]] = []
         seed = data.get("seed")
@@ -162,7 +173,7 @@ class EnvHost:
         else:
             kwargs = {k: v for k, v in data.items() if k in self._reset_names}
             if strict and len(kwargs) != len(data):
-                for key in data.keys() - kwargs.keys():
+                for key in data.keys() - kwargs.keys() - {"episode_id"}:
                     problems.append(
                         {
                             "type": "extra_forbidden",
@@ -186,6 +197,10 @@ class EnvHost:
         return await self._call(name, *args, **kwargs)
 
     async def state(self) -> dict[str, Any]:
+        """The environment's state members (the caller stamps the ledger's on top): before the
+        first reset the state model's defaults, without calling the environment (OE-GEN-012)."""
+        if self.ledger.phase is Episode.NOT_STARTED and self._initial_state is not None:
+            return dict(self._initial_state)
         state = await self._call("state")
         if isinstance(state, State):
             return state.model_dump(mode="json")

@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
 
+from openenv.errors import ServerError
 from openenv.protocol import SUBPROTOCOL_V1
-from openenv.server.faults import InvalidRequest, to_wire
-from openenv.server.host import EnvHost, StepTimedOut, wire_observation
-from openenv.server.mcp import PARSE_ERROR, McpDispatcher, rpc_error, run_tool_action
+from openenv.server.asgi import Receive, Scope, SendFn
+from openenv.server.faults import InvalidRequest, StepTimedOut, to_wire
+from openenv.server.host import EnvHost, wire_observation
+from openenv.server.mcp.environment import run_tool_action
+from openenv.server.mcp.jsonrpc import PARSE_ERROR, McpDispatcher, rpc_error
 from openenv.server.openapi import openapi_document
+from openenv.server.service import EnvService
 from openenv.types import CallToolObservation, ListToolsObservation, Observation
-
-if TYPE_CHECKING:
-    from openenv.server.app import OpenEnvApp
-    from openenv.server.websocket import Receive, Scope, SendFn
 
 JSON = [(b"content-type", b"application/json")]
 
 
-class HttpError(Exception):
+class HttpError(ServerError):
     """An HTTP error reply: `{"detail": …}` unless a whole `body` is given."""
 
     def __init__(
@@ -88,10 +88,10 @@ def _check_step_options(data: dict[str, Any]) -> None:
 
 
 class HttpEndpoints:
-    """Routes and serves HTTP requests for one `OpenEnvApp`."""
+    """Routes and serves the HTTP requests of one server."""
 
-    def __init__(self, app: OpenEnvApp) -> None:
-        self.app = app
+    def __init__(self, service: EnvService) -> None:
+        self.service = service
         self.routes: dict[str, dict[str, Callable[[bytes], Awaitable[tuple[int, Any]]]]] = {
             "/health": {"GET": self.health},
             "/metadata": {"GET": self.metadata},
@@ -126,7 +126,7 @@ class HttpEndpoints:
         await send({"type": "http.response.body", "body": content})
 
     async def _read_body(self, receive: Receive) -> bytes:
-        limit = self.app.config.max_message_bytes
+        limit = self.service.config.max_message_bytes
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -179,17 +179,17 @@ class HttpEndpoints:
 
     # -- discovery ---------------------------------------------------------------------------------
     async def health(self, body: bytes) -> tuple[int, Any]:
-        app = self.app
+        capacity = self.service.capacity
         return 200, {
             "status": "healthy",
-            "active_sessions": app.active_sessions,
-            "max_sessions": app.config.max_sessions,
+            "active_sessions": capacity.active,
+            "max_sessions": capacity.maximum,
         }
 
     async def metadata(self, body: bytes) -> tuple[int, Any]:
-        app = self.app
-        config = app.config
-        cls = app.env_class
+        service = self.service
+        config = service.config
+        cls = service.env_class
         description = config.description or cls.description or (cls.__doc__ or "").strip().split("\n")[0]
         return 200, {
             "name": config.name,
@@ -200,23 +200,23 @@ class HttpEndpoints:
             "documentation_url": None,
             "protocols": [SUBPROTOCOL_V1] if config.v1 else [],
             "limits": config.limits(),
-            "capabilities": {"mcp": app.has_tools, "http_simulation": True, "tasks": config.tasks},
+            "capabilities": {"mcp": service.has_tools, "http_simulation": True, "tasks": config.tasks},
         }
 
     async def openapi(self, body: bytes) -> tuple[int, Any]:
         if self._openapi is None:
-            self._openapi = openapi_document(self.app)
+            self._openapi = openapi_document(self.service)
         return 200, self._openapi
 
     async def schema(self, body: bytes) -> tuple[int, Any]:
-        cls = self.app.env_class
+        cls = self.service.env_class
         reset_cls = cls.reset_observation_type
         observation = cls.observation_type.model_json_schema()
-        if self.app.is_mcp:  # tool steps answer with either observation (OE-HTTP-006)
+        if self.service.is_mcp:  # tool steps answer with either observation (OE-HTTP-006)
             observation = TypeAdapter(CallToolObservation | ListToolsObservation).json_schema()
             reset_cls = reset_cls or Observation
         return 200, {
-            "action": self.app.action_schema(),
+            "action": self.service.action_schema(),
             "observation": observation,
             "state": cls.state_type.model_json_schema(),
             "reset_observation": reset_cls.model_json_schema() if reset_cls else None,
@@ -224,18 +224,14 @@ class HttpEndpoints:
 
     # -- stateless simulation ------------------------------------------------------------------------
     async def _with_env(self, run: Callable[[EnvHost], Awaitable[tuple[int, Any]]], op: str) -> tuple[int, Any]:
-        app = self.app
-        if not app.has_capacity():
-            raise HttpError(
-                503,
-                "server at capacity",
-                [(b"retry-after", str(app.config.retry_after_s).encode())],
-            )
-        app.active_sessions += 1
+        service = self.service
+        slot = service.capacity.acquire()
+        if slot is None:
+            raise HttpError(503, "server at capacity", service.retry_after())
         host: EnvHost | None = None
         try:
             try:
-                host = app.host(app.new_environment())
+                host = service.open_host()
             except Exception as exc:
                 raise HttpError(500, to_wire(exc, "factory").message) from None
             return await run(host)
@@ -243,7 +239,7 @@ class HttpEndpoints:
             if host is not None:
                 host.close_later()
                 host = None
-            raise HttpError(504, f"{op} exceeded the step timeout of {app.config.step_timeout_s:g} s") from None
+            raise HttpError(504, f"{op} exceeded the step timeout of {service.config.step_timeout_s:g} s") from None
         except InvalidRequest as exc:
             raise HttpError(422, exc.located(["body"])) from None
         except HttpError:
@@ -258,7 +254,7 @@ class HttpEndpoints:
         finally:
             if host is not None:
                 await host.close()
-            app.active_sessions -= 1
+            slot.release()
 
     async def reset(self, body: bytes) -> tuple[int, Any]:
         data = self._json_object(body, optional=True)
@@ -287,13 +283,13 @@ class HttpEndpoints:
                 ],
             )
         try:
-            action = self.app.validate_action(raw_action)
+            action = self.service.validate_action(raw_action)
         except InvalidRequest as exc:
             raise HttpError(422, exc.located(["body", "action"])) from None
 
         async def run(host: EnvHost) -> tuple[int, Any]:
             await host.reset({})
-            if self.app.is_mcp:
+            if self.service.is_mcp:
                 obs = await run_tool_action(host, action)
             else:
                 obs = await host.step(action)
@@ -302,8 +298,8 @@ class HttpEndpoints:
         return await self._with_env(run, "step")
 
     async def state(self, body: bytes) -> tuple[int, Any]:
-        async def run(host: EnvHost) -> tuple[int, Any]:
-            return 200, await host.state()
+        async def run(host: EnvHost) -> tuple[int, Any]:  # a fresh instance: no episode (OE-GEN-012)
+            return 200, host.ledger.stamp(await host.state())
 
         return await self._with_env(run, "state")
 
@@ -312,7 +308,7 @@ class HttpEndpoints:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
             return 200, rpc_error(None, PARSE_ERROR, "Parse error")
-        response = await McpDispatcher(None, self.app).handle(message)
+        response = await McpDispatcher(None, self.service).handle(message)
         if response is None:
             return 202, None
         return 200, response

@@ -7,12 +7,11 @@ schema-driven tools (schemathesis, client generators) see the real types (OE-HTT
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import TypeAdapter
 
-if TYPE_CHECKING:
-    from openenv.server.app import OpenEnvApp
+from openenv.server.service import EnvService
 
 REF = "#/components/schemas/{model}"
 
@@ -28,11 +27,11 @@ def _hoist(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]
     return schema
 
 
-def openapi_document(app: OpenEnvApp) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of `app`."""
-    cls = app.env_class
+def openapi_document(service: EnvService) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the server of `service`."""
+    cls = service.env_class
     components: dict[str, Any] = {}
-    action = _hoist(TypeAdapter(app.action_adapter_type).json_schema(ref_template=REF), components)
+    action = _hoist(TypeAdapter(service.action_model).json_schema(ref_template=REF), components)
     observation = _hoist(cls.observation_type.model_json_schema(ref_template=REF), components)
     state = _hoist(cls.state_type.model_json_schema(ref_template=REF), components)
     components.update({"Action": action, "Observation": observation, "State": state})
@@ -115,7 +114,7 @@ def openapi_document(app: OpenEnvApp) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": f"{app.config.name} (OpenEnv)",
+            "title": f"{service.config.name} (OpenEnv)",
             "version": "1.0.0",
             "description": "OpenEnv protocol 1 HTTP surface",
         },

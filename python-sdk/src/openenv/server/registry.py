@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from openenv.server.capacity import Slot
 from openenv.server.host import EnvHost
 
 
@@ -22,6 +22,7 @@ class NamedSession:
 
     session_id: str
     host: EnvHost
+    slot: Slot
     attached: bool = False
     expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
 
@@ -29,18 +30,17 @@ class NamedSession:
 class SessionRegistry:
     """The named sessions of one server."""
 
-    def __init__(self, idle_timeout_s: float, on_release: Callable[[], None]) -> None:
+    def __init__(self, idle_timeout_s: float) -> None:
         self.idle_timeout_s = idle_timeout_s
-        self._on_release = on_release
         self._sessions: dict[str, NamedSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def add(self, host: EnvHost) -> NamedSession:
-        """Register a new session (the caller has already taken its capacity slot)."""
-        session = NamedSession(str(uuid.uuid4()), host)
+    def add(self, host: EnvHost, slot: Slot) -> NamedSession:
+        """Register a new session, which holds `slot` until it is closed."""
+        session = NamedSession(str(uuid.uuid4()), host, slot)
         self._sessions[session.session_id] = session
         self._arm(session)
         return session
@@ -71,7 +71,7 @@ class SessionRegistry:
         if session.expiry is not None:
             session.expiry.cancel()
             session.expiry = None
-        self._on_release()
+        session.slot.release()
         await session.host.close()
 
     async def close_all(self) -> None:

@@ -1,67 +1,101 @@
-"""`MCPEnvironment`: an environment whose steps are MCP tool calls.
+"""Tools as methods: the `@tool` decorator, tool specs and results (no environment knowledge).
 
-It takes `CallToolAction`/`ListToolsAction` as step actions (a tool failure is an observation with
-`error`, not a protocol error) and keeps the episode bookkeeping (`episode_id`, `step_count`); its
-`@tool` methods are also served as JSON-RPC like any environment's tools.
+A tool's input schema comes from its signature; arguments are validated against it before the
+method runs. Any `Environment` may have tools: they are served as JSON-RPC `tools/list` /
+`tools/call` (`mcp` frames on `/ws`, `POST /mcp`); an `MCPEnvironment` also takes them as steps.
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, ClassVar
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pydantic
 
-from openenv.server.environment import Environment
-from openenv.server.toolspec import ToolCallFailed, tool
-from openenv.types import (
-    CallToolAction,
-    CallToolObservation,
-    ListToolsAction,
-    ListToolsObservation,
-    Observation,
-    State,
-    ToolError,
-)
+from openenv.server.faults import ToolCallFailed
+from openenv.types import Tool
 
-__all__ = ["MCPEnvironment", "tool"]
+F = TypeVar("F", bound=Callable[..., Any])
+_TOOL_ATTR = "__openenv_tool__"
 
 
-class MCPEnvironment(Environment):
-    """An environment driven by MCP tools. Subclass it and decorate methods with `@tool`."""
-
-    action_type = CallToolAction  # ListToolsAction is accepted too (see `action_types`)
-    observation_type = CallToolObservation
-    reset_observation_type: ClassVar[type[Observation] | None] = Observation
-    action_types: ClassVar[tuple[type[pydantic.BaseModel], ...]] = (CallToolAction, ListToolsAction)
-
-    def __init__(self) -> None:
-        self.episode_id: str | None = None
-        self.step_count = 0
-
-    def ready_metadata(self) -> dict[str, Any]:
-        """Metadata of the reset observation; override to describe the episode."""
-        return {}
-
-    async def reset(  # type: ignore[override]
-        self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any
-    ) -> Observation:
-        """Start an episode: a fresh id (or the one given) and a zero step count."""
-        self.episode_id = episode_id or str(uuid.uuid4())
-        self.step_count = 0
-        return Observation(metadata=self.ready_metadata())
-
-    async def state(self) -> State:  # type: ignore[override]
-        return State(episode_id=self.episode_id, step_count=self.step_count)
-
-    def step(self, action: Any) -> Observation:
-        """Tool actions are dispatched by the server runtime (`openenv.server.mcp`)."""
-        raise NotImplementedError("MCPEnvironment steps are served by the runtime")
+def tool(fn: F) -> F:
+    """Mark an environment method as an MCP tool (its docstring's first line is the description)."""
+    setattr(fn, _TOOL_ATTR, True)
+    return fn
 
 
-def list_tools_observation(cls: type[MCPEnvironment]) -> ListToolsObservation:
-    return ListToolsObservation(tools=[spec.as_openenv() for spec in cls.tool_specs()])
+@dataclass(slots=True, frozen=True)
+class ToolSpec:
+    """One tool: its name, description, argument model and JSON Schema."""
+
+    name: str
+    description: str
+    arguments: type[pydantic.BaseModel]
+    input_schema: dict[str, Any]
+
+    def as_openenv(self) -> Tool:
+        return Tool(name=self.name, description=self.description, input_schema=self.input_schema)
+
+    def as_mcp(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+        }
 
 
-def failed_call_observation(name: str, failure: ToolCallFailed) -> CallToolObservation:
-    return CallToolObservation(tool_name=name, error=ToolError(error_type=failure.error_type, message=failure.message))
+def _spec_for(name: str, fn: Callable[..., Any]) -> ToolSpec:
+    fields: dict[str, Any] = {}
+    hints = inspect.get_annotations(fn, eval_str=True)
+    for pname, param in inspect.signature(fn).parameters.items():
+        if pname == "self":
+            continue
+        annotation = hints.get(pname, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[pname] = (annotation, default)
+    model = pydantic.create_model(f"{name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"), **fields)
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    description = (inspect.getdoc(fn) or "").strip().split("\n\n")[0].replace("\n", " ")
+    return ToolSpec(name, description, model, schema)
+
+
+def tool_result(value: Any) -> dict[str, Any]:
+    """A tool's return value as a call result: text content, structured content and raw data."""
+    if isinstance(value, str):
+        text, structured = value, {"result": value}
+    else:
+        text = json.dumps(value, separators=(",", ":"), default=str)
+        structured = value if isinstance(value, dict) else {"result": value}
+    return {
+        "content": [{"type": "text", "text": text}],
+        "structured_content": structured,
+        "data": value,
+        "is_error": False,
+    }
+
+
+def collect_tools(cls: type) -> dict[str, ToolSpec]:
+    """The `@tool` methods of `cls` (inherited ones included), by name."""
+    specs: dict[str, ToolSpec] = {}
+    for name in dir(cls):
+        member = getattr(cls, name, None)
+        if callable(member) and getattr(member, _TOOL_ATTR, False):
+            specs[name] = _spec_for(name, member)
+    return specs
+
+
+def validated_arguments(spec: ToolSpec, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """`arguments` checked against the tool's signature (raises `ToolCallFailed`)."""
+    try:
+        parsed = spec.arguments.model_validate(arguments)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}" for e in exc.errors())
+        raise ToolCallFailed("invalid_args", f"invalid arguments for {name}: {problems}") from None
+    return {k: getattr(parsed, k) for k in type(parsed).model_fields}

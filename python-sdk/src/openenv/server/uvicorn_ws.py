@@ -28,7 +28,9 @@ from websockets.http11 import Request as HandshakeRequest
 
 from openenv.protocol.server import Close, Output, Request, Send
 from openenv.server.app import OpenEnvApp
+from openenv.server.capacity import Slot
 from openenv.server.carrier import SessionCarrier
+from openenv.server.service import EnvService
 from openenv.server.websocket import FINISHED, INFINITY, SessionHandler
 from openenv.transports import wsframes
 from openenv.transports.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameFault, FrameReader
@@ -83,11 +85,12 @@ class BatchedFlowWebSocketProtocol(WebSocketsSansIOProtocol):
         return message
 
 
-def find_openenv_app(app: Any) -> OpenEnvApp | None:
-    """The `OpenEnvApp` under uvicorn's own wrappers (proxy headers, message logger), if any."""
+def find_service(app: Any) -> EnvService | None:
+    """The service of the `OpenEnvApp` under uvicorn's own wrappers (proxy headers, message
+    logger), if any."""
     for _ in range(4):
         if isinstance(app, OpenEnvApp):
-            return app
+            return app.service
         app = getattr(app, "app", None)
     return None
 
@@ -97,16 +100,15 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.openenv_app = find_openenv_app(self.app)
+        self.service = find_service(self.app)
         self.handler: SessionHandler | None = None
         self.reader: FrameReader | None = None
         self.carrier: SessionCarrier | None = None
         self.backlog: deque[tuple[str | bytes, bool]] = deque()
         self.busy = False
-        self.released = False
         self.write_blocked = False
         self.idle_deadline = FINISHED
-        self.idle_timeout = self.openenv_app.config.idle_timeout_s if self.openenv_app is not None else 0.0
+        self.idle_timeout = self.service.config.idle_timeout_s if self.service is not None else 0.0
 
     # -- handshake ---------------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -118,13 +120,13 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
             super().data_received(data)
 
     def handle_connect(self, event: HandshakeRequest) -> None:
-        app = self.openenv_app
+        service = self.service
         raw_path, _, query = event.path.partition("?")
         if (
-            app is None
+            service is None
             or self.root_path + unquote(raw_path) != "/ws"
             or "session_id=" in query
-            or not app.has_capacity()
+            or not service.capacity.available()
         ):
             super().handle_connect(event)  # refusals, named attaches and other paths: over ASGI
             return
@@ -141,18 +143,19 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         offered: list[str] = []
         for header in event.headers.get_all("Sec-WebSocket-Protocol"):
             offered.extend(token.strip() for token in header.split(","))
-        app.active_sessions += 1
+        slot: Slot | None = service.capacity.acquire()
+        assert slot is not None  # available() was true just above, on the same loop
         try:
-            handler = SessionHandler(app, offered, query.encode("latin-1"), release=self._release)
+            handler = SessionHandler(service, offered, query.encode("latin-1"), slot=slot)
             outputs = handler.open()
         except Exception:
             log.exception("session failed to open")
-            self._release()
+            slot.release()
             self.send_500_response()
             self.transport.close()
             return
         self.handler = handler
-        self.reader = FrameReader(app.config.max_message_bytes)
+        self.reader = FrameReader(service.config.max_message_bytes)
         self.carrier = SessionCarrier(self.loop)
         self.tasks.add(self.carrier.task)
         self.carrier.task.add_done_callback(self.tasks.discard)
@@ -168,16 +171,10 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         self.start_keepalive()
         self._write(outputs)
         if not handler.closed:
-            watchdog = app.watchdog
+            watchdog = service.watchdog
             watchdog.ensure_running()
             self.idle_deadline = self.loop.time() + self.idle_timeout
             watchdog.watch(self)
-
-    def _release(self) -> None:
-        if not self.released:
-            self.released = True
-            assert self.openenv_app is not None
-            self.openenv_app.active_sessions -= 1
 
     # -- inbound -----------------------------------------------------------------------------------
     def _frames_received(self, data: bytes) -> None:
@@ -345,8 +342,8 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
             return
         if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
             self.idle_deadline = FINISHED
-            assert self.openenv_app is not None
-            self.openenv_app.watchdog.forget(self)
+            assert self.service is not None
+            self.service.watchdog.forget(self)
         self.backlog.clear()
         if not self.busy:
             self.busy = True

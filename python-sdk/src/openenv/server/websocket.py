@@ -13,24 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from openenv.protocol import ErrorCode, Mode
 from openenv.protocol.server import Close, Output, Request, Send, ServerSession
-from openenv.server.faults import to_wire
-from openenv.server.host import EnvHost, StepTimedOut, wire_observation_json
-from openenv.server.mcp import McpDispatcher, run_tool_action
+from openenv.server.asgi import Receive, Scope, SendFn
+from openenv.server.capacity import Slot
+from openenv.server.faults import StepTimedOut, to_wire
+from openenv.server.host import EnvHost, wire_observation_json
+from openenv.server.mcp.environment import run_tool_action
+from openenv.server.mcp.jsonrpc import McpDispatcher
 from openenv.server.registry import NamedSession
-
-if TYPE_CHECKING:
-    from openenv.server.app import OpenEnvApp
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-SendFn = Callable[[Message], Awaitable[None]]
+from openenv.server.service import EnvService
 
 log = logging.getLogger("openenv.server")
 INFINITY = float("inf")
@@ -48,34 +43,35 @@ class SessionHandler:
     for the `Request` it returns; `handle()` does both), then `finish()`.
 
     Every method returns the outputs to write, in order. When they end with a `Close`, the session
-    is over: `closed` is set and the capacity slot is released before the caller writes them
-    (OE-LIM-014); the caller sends nothing after that close (OE-WS-031).
+    is over: `closed` is set and the session's capacity `slot` (None for a named-session attach,
+    whose slot the named session holds) is released before the caller writes them (OE-LIM-014);
+    the caller sends nothing after that close (OE-WS-031).
     """
 
     __slots__ = (
-        "app",
         "attach_to",
         "closed",
         "host",
         "max_bytes",
         "mcp",
         "named",
-        "release",
+        "service",
         "session",
+        "slot",
         "subprotocol",
     )
 
     def __init__(
         self,
-        app: OpenEnvApp,
+        service: EnvService,
         subprotocols: list[str],
         query_string: bytes = b"",
         *,
-        release: Callable[[], None] = lambda: None,
+        slot: Slot | None = None,
     ) -> None:
-        self.app = app
-        self.release = release
-        config = app.config
+        self.service = service
+        self.slot = slot
+        config = service.config
         self.subprotocol = ServerSession.select_subprotocol(subprotocols, v1_enabled=config.v1)
         self.session = ServerSession(
             mode=Mode.V1 if self.subprotocol else Mode.BASE,
@@ -103,18 +99,18 @@ class SessionHandler:
                 return self._ending(session.failure(None, ErrorCode.SESSION_ERROR, refusal, fatal=True))
         if self.host is None:
             try:
-                env = self.app.new_environment()
+                self.host = self.service.open_host()
             except Exception as exc:
-                wire = to_wire(exc, "factory", factory_name=self.app.env_class.__name__)
+                wire = to_wire(exc, "factory", factory_name=self.service.env_class.__name__)
                 return self._ending(session.failure(None, wire.code, wire.message, wire.details, fatal=True))
-            self.host = self.app.host(env)
-        self.mcp = McpDispatcher(self.host, self.app)
+        session.ledger = self.host.ledger
+        self.mcp = McpDispatcher(self.host, self.service)
         return session.hello()
 
     def _claim_named(self) -> str | None:
         """Bind this connection to the named session `attach_to` (OE-WS-029); the refusal, if any."""
-        registry = self.app.named
-        named = registry.get(self.attach_to) if self.app.config.named_sessions else None
+        registry = self.service.named
+        named = registry.get(self.attach_to) if self.service.config.named_sessions else None
         if named is None:
             return "cannot attach: unknown session_id"
         if named.attached:
@@ -156,7 +152,7 @@ class SessionHandler:
 
     def idle_close(self) -> list[Output]:
         """The outputs that end a session idle for `idle_timeout_s` (OE-LIM-009)."""
-        timeout = self.app.config.idle_timeout_s
+        timeout = self.service.config.idle_timeout_s
         return self._ending(
             self.session.closing(ErrorCode.IDLE_TIMEOUT, f"no frame received for {timeout:g} s; session closed")
         )
@@ -168,18 +164,20 @@ class SessionHandler:
     async def finish(self) -> None:
         """The connection is gone: release the slot, detach or close the environment. Idempotent."""
         self.closed = True
-        self.release()
+        if self.slot is not None:
+            self.slot.release()
         named, self.named = self.named, None
         host, self.host = self.host, None
         if named is not None:
-            self.app.named.detach(named)
+            self.service.named.detach(named)
         elif host is not None:
             await host.close()
 
     def _ending(self, outputs: list[Output]) -> list[Output]:
         if outputs and isinstance(outputs[-1], Close):
             self.closed = True
-            self.release()  # the slot is free before the peer sees the close (OE-LIM-014)
+            if self.slot is not None:
+                self.slot.release()  # the slot is free before the peer sees the close (OE-LIM-014)
         return outputs
 
     async def perform(self, request: Request) -> list[Output]:
@@ -188,16 +186,19 @@ class SessionHandler:
         assert host is not None
         session = self.session
         kind = request.kind
+        episode_id = None
         try:
             if kind == "step":
-                action = self.app.validate_action(request.data)
-                if self.app.is_mcp:
+                action = self.service.validate_action(request.data)
+                if self.service.is_mcp:
                     obs = await run_tool_action(host, action)
                 else:
                     obs = await host.step(action)
             elif kind == "reset":
-                kwargs = host.reset_kwargs(request.data, strict=session.mode is Mode.V1)
+                data = request.data
+                kwargs = host.reset_kwargs(data, strict=session.mode is Mode.V1)
                 obs = await host.reset(kwargs)
+                episode_id = data.get("episode_id") or str(uuid.uuid4())  # OE-GEN-005
             elif kind == "state":
                 return session.state(request, await host.state())
             elif kind == "mcp":
@@ -231,6 +232,7 @@ class SessionHandler:
             terminated=terminated,
             truncated=truncated,
             metadata=obs.metadata,
+            episode_id=episode_id,
         )
 
 
@@ -239,20 +241,18 @@ class SessionRunner:
 
     def __init__(
         self,
-        app: OpenEnvApp,
+        service: EnvService,
         scope: Scope,
         receive: Receive,
         send: SendFn,
         *,
-        release: Callable[[], None] = lambda: None,
+        slot: Slot | None = None,
     ) -> None:
-        self.app = app
+        self.service = service
         self.receive = receive
         self.send = send
-        self.handler = SessionHandler(
-            app, offered_subprotocols(scope), scope.get("query_string") or b"", release=release
-        )
-        self.idle_timeout = app.config.idle_timeout_s
+        self.handler = SessionHandler(service, offered_subprotocols(scope), scope.get("query_string") or b"", slot=slot)
+        self.idle_timeout = service.config.idle_timeout_s
         self.idle_deadline = 0.0
         self.idle_expired = False
         self.task: asyncio.Task[Any] | None = None
@@ -271,7 +271,7 @@ class SessionRunner:
             if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
                 self.idle_deadline = FINISHED
                 if self.task is not None:
-                    self.app.watchdog.forget(self)
+                    self.service.watchdog.forget(self)
             await handler.finish()
 
     # -- Watched: the app's watchdog ends a session idle for too long ------------------------------
@@ -286,7 +286,7 @@ class SessionRunner:
     async def _serve(self) -> None:
         receive = self.receive
         handler = self.handler
-        watchdog = self.app.watchdog
+        watchdog = self.service.watchdog
         watchdog.ensure_running()
         clock = asyncio.get_running_loop().time
         idle = self.idle_timeout

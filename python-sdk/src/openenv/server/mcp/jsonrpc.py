@@ -8,15 +8,12 @@ the MCP keys (`content`, `structuredContent`, `isError`) and, for 0.10 clients, 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from openenv.server.faults import CapacityExhausted, ToolCallFailed
 from openenv.server.host import EnvHost
-from openenv.server.tools import MCPEnvironment, failed_call_observation, list_tools_observation
-from openenv.server.toolspec import ToolCallFailed, tool_result
-from openenv.types import CallToolAction, CallToolObservation, ListToolsAction, Observation
-
-if TYPE_CHECKING:
-    from openenv.server.app import OpenEnvApp
+from openenv.server.service import EnvService
+from openenv.server.tools import tool_result
 
 MCP_PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
@@ -31,13 +28,6 @@ PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR =
 SERVER_ERROR = -32000
 
 
-class CapacityExhausted(Exception):
-    def __init__(self, active: int, maximum: int) -> None:
-        super().__init__("capacity")
-        self.active = active
-        self.maximum = maximum
-
-
 def rpc_error(request_id: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
@@ -46,28 +36,12 @@ def rpc_result(request_id: Any, result: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
-async def run_tool_action(host: EnvHost, action: Any) -> Observation:
-    """Serve a `CallToolAction` / `ListToolsAction` step on an `MCPEnvironment`; counts a step."""
-    env = host.env
-    assert isinstance(env, MCPEnvironment)
-    env.step_count += 1
-    if isinstance(action, ListToolsAction):
-        return list_tools_observation(type(env))
-    assert isinstance(action, CallToolAction)
-    try:
-        spec, kwargs = type(env).find_tool(action.tool_name, action.arguments)
-    except ToolCallFailed as failure:
-        return failed_call_observation(action.tool_name, failure)
-    value = await host.invoke(spec.name, **kwargs)
-    return CallToolObservation(tool_name=spec.name, result=tool_result(value))
-
-
 class McpDispatcher:
     """Answers JSON-RPC requests against one environment instance."""
 
-    def __init__(self, host: EnvHost | None, app: OpenEnvApp) -> None:
+    def __init__(self, host: EnvHost | None, service: EnvService) -> None:
         self.host = host
-        self.app = app
+        self.service = service
 
     async def handle(self, message: Any) -> dict[str, Any] | None:
         """The JSON-RPC response for `message`, or None when it is a notification."""
@@ -106,15 +80,15 @@ class McpDispatcher:
         return rpc_result(request_id, result)
 
     async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        env_cls = self.app.env_class
+        env_cls = self.service.env_class
         if method.startswith("openenv/session/"):
             return await self._session_method(method, params)
         host = self.host
         if "session_id" in params and self.host is None:
-            named = self.app.named.get(params["session_id"]) if self.app.config.named_sessions else None
+            named = self.service.named.get(params["session_id"]) if self.service.config.named_sessions else None
             if named is None:
                 raise ToolCallFailed("invalid_args", f"unknown session_id: {params['session_id']!r}")
-            self.app.named.touch(named)
+            self.service.named.touch(named)
             host = named.host
         if method == "initialize":
             asked = params.get("protocolVersion")
@@ -122,11 +96,11 @@ class McpDispatcher:
             return {
                 "protocolVersion": version,
                 "capabilities": {"tools": {"listChanged": False}},
-                "serverInfo": {"name": self.app.config.name, "version": self.app.config.version},
+                "serverInfo": {"name": self.service.config.name, "version": self.service.config.version},
             }
         if method == "ping":
             return {}
-        if method in ("tools/list", "tools/call") and not self.app.has_tools:
+        if method in ("tools/list", "tools/call") and not self.service.has_tools:
             raise LookupError(method)  # OE-MCP-015: no tools → -32601
         if method == "tools/list":
             return {"tools": [spec.as_mcp() for spec in env_cls.tool_specs()]}
@@ -141,33 +115,36 @@ class McpDispatcher:
 
     async def _session_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """`openenv/session/create|close` on `POST /mcp` (OE-MCP-030..032)."""
-        app = self.app
-        if not app.config.named_sessions or self.host is not None:
+        service = self.service
+        if not service.config.named_sessions or self.host is not None:
             raise LookupError(method)
         if method == "openenv/session/create":
-            if not app.has_capacity():
-                raise CapacityExhausted(app.active_sessions, app.config.max_sessions)
-            app.active_sessions += 1
+            slot = service.capacity.claim()
             try:
-                host = app.host(app.new_environment())
+                host = service.open_host()
             except BaseException:
-                app.active_sessions -= 1
+                slot.release()
                 raise
-            return {"session_id": app.named.add(host).session_id}
+            return {"session_id": service.named.add(host, slot).session_id}
         if method == "openenv/session/close":
-            named = app.named.get(params.get("session_id"))
+            named = service.named.get(params.get("session_id"))
             if named is None:
                 raise ToolCallFailed("invalid_args", f"unknown session_id: {params.get('session_id')!r}")
             if named.attached:
                 raise ToolCallFailed("invalid_args", "the session has an attached connection; close that first")
-            await app.named.close(named)
+            await service.named.close(named)
             return {"closed": True}
         raise LookupError(method)
 
     async def _run_tool(self, host: EnvHost | None, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        owned = host is None
-        if host is None:
-            host = self.app.host(self.app.new_environment())
+        slot = None
+        if host is None:  # `POST /mcp` without a session: a fresh instance, holding a slot meanwhile
+            slot = self.service.capacity.claim()
+            try:
+                host = self.service.open_host()
+            except BaseException:
+                slot.release()
+                raise
         try:
             value = await host.invoke(name, **kwargs)
             result = tool_result(value)
@@ -179,8 +156,9 @@ class McpDispatcher:
             }
             is_error = True
         finally:
-            if owned:
+            if slot is not None:
                 await host.close()
+                slot.release()
         reply: dict[str, Any] = {"content": result["content"], "isError": is_error}
         structured = result.get("structured_content")
         if structured is not None:

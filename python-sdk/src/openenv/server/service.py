@@ -1,0 +1,126 @@
+"""`EnvService`: what every surface of one server shares, with no ASGI and no sockets.
+
+It owns the environment factory and class facts (MCP or not, tools or not), action validation and
+the action schema, session capacity (`Capacity`, the only session count), the named-session
+registry and the watchdog. The surfaces — HTTP (`http`), `/ws` (`websocket`, `uvicorn_ws`), MCP
+(`mcp.jsonrpc`) and OpenAPI (`openapi`) — depend on it; it depends on none of them, and the ASGI
+router (`app`) sits on top of them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Union
+
+import orjson
+import pydantic
+
+from openenv.protocol import ErrorCode
+from openenv.protocol.frames import encode_error
+from openenv.server.capacity import Capacity
+from openenv.server.config import ServerConfig
+from openenv.server.environment import Environment
+from openenv.server.faults import InvalidRequest
+from openenv.server.host import EnvHost
+from openenv.server.mcp.environment import MCPEnvironment
+from openenv.server.registry import SessionRegistry
+from openenv.server.watchdog import Watchdog
+
+EnvFactory = Callable[[], Environment[Any, Any, Any]]
+
+
+class EnvService:
+    """The runtime of one environment server, shared by its surfaces."""
+
+    def __init__(
+        self,
+        env: type[Environment[Any, Any, Any]] | EnvFactory,
+        config: ServerConfig,
+        *,
+        env_class: type[Environment[Any, Any, Any]] | None = None,
+    ) -> None:
+        if isinstance(env, type):
+            if not issubclass(env, Environment):
+                raise TypeError(f"{env.__name__} is not an openenv.server.Environment subclass")
+            env_class = env
+        elif env_class is None:
+            raise TypeError("pass env_class= when env is a factory function")
+        self.factory: EnvFactory = env
+        self.env_class: type[Environment[Any, Any, Any]] = env_class
+        self.is_mcp = issubclass(env_class, MCPEnvironment)  # steps are tool calls
+        self.has_tools = bool(env_class.tool_specs())  # tools are served as JSON-RPC
+        if issubclass(env_class, MCPEnvironment):
+            actions: Any = Union[env_class.action_types]  # noqa: UP007 — a runtime union of the tool actions
+        else:
+            actions = env_class.action_type
+        self.action_model: Any = actions
+        self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
+        self._validate_action = self._action_adapter.validate_json
+        self.config = config
+        self.capacity = Capacity(config.max_sessions)
+        self.named = SessionRegistry(config.idle_timeout_s)
+        self.watchdog = Watchdog(resolution=_resolution(config))
+
+    def reconfigure(self, **settings: Any) -> None:
+        """Replace `ServerConfig` fields before serving (raises `ValueError` for invalid values)."""
+        config = dataclasses.replace(self.config, **settings)
+        self.config = config
+        self.capacity.maximum = config.max_sessions
+        self.named.idle_timeout_s = config.idle_timeout_s
+        self.watchdog.resolution = _resolution(config)
+
+    # -- environments ------------------------------------------------------------------------------
+    def new_environment(self) -> Environment[Any, Any, Any]:
+        """A fresh environment instance from the factory."""
+        env = self.factory()
+        if not isinstance(env, Environment):
+            raise TypeError(f"the factory returned {type(env).__name__}, not an Environment")
+        return env
+
+    def host(self, env: Environment[Any, Any, Any]) -> EnvHost:
+        """Wrap a new environment instance for serving (step timeout, watchdog)."""
+        self.watchdog.ensure_running()
+        return EnvHost(env, self.config.step_timeout_s, self.watchdog)
+
+    def open_host(self) -> EnvHost:
+        """A fresh environment instance, hosted (raises whatever the factory raises)."""
+        return self.host(self.new_environment())
+
+    # -- actions -----------------------------------------------------------------------------------
+    def validate_action(self, data: dict[str, Any]) -> Any:
+        """The action model for a step's `data`, validated strictly: JSON types must match the
+        published schema, nothing is converted (`"2"` is not an integer; OE-GEN-015, OE-GEN-016).
+
+        Raises:
+            InvalidRequest: the action does not satisfy the action model (`loc` relative to it).
+        """
+        try:
+            return self._validate_action(orjson.dumps(data), strict=True)
+        except pydantic.ValidationError as exc:
+            raise InvalidRequest.from_pydantic(exc) from None
+
+    def action_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the actions `step` accepts."""
+        return self._action_adapter.json_schema()
+
+    # -- capacity ----------------------------------------------------------------------------------
+    def capacity_body(self) -> bytes:
+        """The `CAPACITY_REACHED` error frame sent as the body of a refused upgrade (OE-LIM-011)."""
+        capacity = self.capacity
+        message = f"Server at capacity: {capacity.active}/{capacity.maximum} sessions active. Retry later."
+        details = {"active_sessions": capacity.active, "max_sessions": capacity.maximum}
+        return encode_error(ErrorCode.CAPACITY_REACHED, message, details).encode()
+
+    def retry_after(self) -> list[tuple[bytes, bytes]]:
+        """The `Retry-After` header of a capacity refusal."""
+        return [(b"retry-after", str(self.config.retry_after_s).encode())]
+
+    async def shutdown(self) -> None:
+        """Close every named session (the server is stopping)."""
+        await self.named.close_all()
+
+
+def _resolution(config: ServerConfig) -> float:
+    shortest = min(config.step_timeout_s, config.idle_timeout_s)
+    return min(0.25, max(0.01, shortest / 5))
