@@ -8,7 +8,7 @@ LEGACY_VENV := .venv-openenv010
 COMPAT_VENV := .venv-compat
 REPORT_DIR ?= reports
 
-.PHONY: all venv venv-openenv010 venv-compat browser check lint typecheck codegen test certify docs bench clean
+.PHONY: all venv venv-openenv010 venv-compat browser check lint typecheck codegen test certify docs bench dist clean
 
 all: test
 
@@ -64,6 +64,14 @@ test: venv venv-openenv010 venv-compat browser check lint typecheck
 certify: venv
 	$(BIN)/python tools/certify.py --report-dir $(REPORT_DIR)
 
+## Wheels and sdists of both packages in dist/ (package data checked fresh first).
+dist: venv
+	$(BIN)/python tools/package_data.py --check
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist python-sdk
+	$(BIN)/python -m build --no-isolation --outdir dist conformance
+	@ls -l dist
+
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
@@ -71,4 +79,4 @@ bench: venv venv-openenv010
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(LEGACY_VENV) $(COMPAT_VENV) site $(REPORT_DIR)
+	rm -rf $(VENV) $(LEGACY_VENV) $(COMPAT_VENV) site dist $(REPORT_DIR)

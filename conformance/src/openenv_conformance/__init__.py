@@ -7,8 +7,7 @@ The command line is `openenv-conformance run URL` (`openenv_conformance.cli.main
 
 from __future__ import annotations
 
-__version__ = "1.0.0.dev0"
-
+from openenv_conformance._version import __version__
 from openenv_conformance.model import CaseResult, Level, Outcome, Report
 from openenv_conformance.runner import (
     TargetUnreachable,

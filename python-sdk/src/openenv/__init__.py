@@ -5,6 +5,7 @@ the clients (`EnvClient`, `GenericEnvClient`) and the error tree (`openenv.error
 runtime lives in `openenv.server`.
 """
 
+from openenv._version import __version__
 from openenv.client import EnvClient, GenericEnvClient, GenericSyncEnvClient, SyncEnvClient
 from openenv.errors import (
     OpenEnvError,
@@ -25,7 +26,6 @@ from openenv.types import (
     ToolError,
 )
 
-__version__ = "1.0.0.dev0"
 
 __all__ = [
     "Action",

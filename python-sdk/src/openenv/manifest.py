@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import yaml
 
 
 class ManifestError(Exception):
-    """The manifest is missing, unreadable or invalid; the message names file and field."""
+    """The manifest is missing, unreadable or invalid; the message names the file, the line and the field."""
 
 
 def load_manifest(path: Path) -> Any:
@@ -35,8 +34,8 @@ def load_manifest(path: Path) -> Any:
     for key in data:
         if not (isinstance(key, str) and (key in known or key.startswith("x-"))):
             raise ManifestError(
-                f"{path}: {key}: unknown top-level key (custom keys must start with 'x-'; known: "
-                f"{', '.join(sorted(known))})"
+                f"{path}{_line(text, (key,))}: {key}: unknown top-level key (custom keys must start with 'x-'; "
+                f"known: {', '.join(sorted(known))})"
             )
     try:
         return generated.Manifest.model_validate(data)
@@ -44,7 +43,29 @@ def load_manifest(path: Path) -> Any:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ManifestError(f"{path}: {field}: {first['msg']}{more}") from None
+        raise ManifestError(f"{path}{_line(text, tuple(first['loc']))}: {field}: {first['msg']}{more}") from None
+
+
+def _line(text: str, loc: tuple[Any, ...]) -> str:
+    """`:LINE` (1-based) of the deepest part of `loc` found in the YAML text — a key's own line for
+    mapping members — or `""` when not even the first part is there."""
+    try:
+        node: Any = yaml.compose(text)
+    except yaml.YAMLError:
+        return ""
+    line: int | None = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            break
+    return f":{line + 1}" if line is not None else ""
 
 
 def server_settings(manifest: Any) -> dict[str, Any]:
@@ -59,9 +80,3 @@ def server_settings(manifest: Any) -> dict[str, Any]:
         settings.update(limits.model_dump(exclude_none=True))
     settings["tasks"] = bool(getattr(manifest, "tasks", None))
     return settings
-
-
-def validate_command(args: argparse.Namespace) -> int:
-    manifest = load_manifest(Path(args.path))
-    print(f"{args.path}: valid manifest for {getattr(manifest, 'name', '?')}")
-    return 0

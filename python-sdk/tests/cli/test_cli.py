@@ -13,9 +13,13 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_validate_accepts_every_reference_manifest(capsys: pytest.CaptureFixture[str]) -> None:
-    for manifest in sorted((REPO / "reference-servers").glob("*/openenv.yaml")):
-        assert main(["validate", str(manifest)]) == 0
-    assert "valid manifest" in capsys.readouterr().out
+    manifests = sorted((REPO / "reference-servers").glob("*/openenv.yaml"))
+    assert len(manifests) >= 5
+    for manifest in manifests:
+        assert main(["validate", str(manifest), "--no-serve"]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert out.count("valid manifest") == len(manifests)
+    assert "app echo_env.server:app imports" in out and "no `app` (runtime node)" in out
 
 
 @pytest.mark.parametrize(
@@ -40,8 +44,8 @@ def test_validate_errors_are_one_line(
 
 
 def test_missing_file_and_bad_serve_target(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "/nonexistent/openenv.yaml"]) == 1
-    assert "cannot read" in capsys.readouterr().err
+    assert main(["validate", "/nonexistent/openenv.yaml"]) == 2
+    assert capsys.readouterr().err == "openenv: /nonexistent/openenv.yaml: no such file or directory — check the path\n"
     assert main(["serve", "no_such_module:app"]) == 2
     assert capsys.readouterr().err.startswith("openenv: cannot load no_such_module:app")
 

@@ -20,7 +20,7 @@ from typing import Any
 from openenv_conformance.checks._common import disc
 from openenv_conformance.context import CaseContext
 from openenv_conformance.model import Level
-from openenv_conformance.paths import repo_file
+from openenv_conformance.paths import openapi_path
 from openenv_conformance.registry import check
 from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
@@ -212,9 +212,10 @@ async def mcp_notification(ctx: CaseContext) -> str | None:
 def _location(ctx: CaseContext, served: bool) -> list[str]:
     if served:  # --url pins the base URL: a `servers` entry cannot redirect the run elsewhere
         return [ctx.target.http_url("/openapi.json"), "--url", ctx.target.base_url]
-    local = repo_file("openapi.yaml")
-    if local is None:
-        raise Undecided("no /openapi.json served and no openapi.yaml found")
+    try:
+        local = openapi_path()
+    except FileNotFoundError as exc:
+        raise Undecided(f"no /openapi.json served and {exc}") from None
     return [str(local), "--url", ctx.target.base_url]
 
 

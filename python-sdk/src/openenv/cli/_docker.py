@@ -1,0 +1,34 @@
+"""The Docker Engine connection `build` and `push` share (the `docker` SDK, `openenv[docker]`).
+
+Contract: `engine()` returns a `docker.DockerClient` for `$DOCKER_HOST` (else the default socket)
+after a ping, or raises a `CliError` saying how to get one: install the extra, or start an engine
+/ set `DOCKER_HOST`, or run without a container (`openenv serve`, `LocalProcessProvider`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from openenv.cli._ui import CliError
+
+NO_ENGINE_HINT = (
+    "start one (`dockerd`, Docker Desktop, or reference-servers/docker/run.sh --exec CMD) and set DOCKER_HOST, "
+    "or run the environment without a container: `openenv serve PATH` / LocalProcessProvider"
+)
+
+
+def engine(timeout_s: float = 10.0) -> Any:
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError:
+        raise CliError("the Docker SDK is not installed", hint="pip install 'openenv[docker]'") from None
+    where = os.environ.get("DOCKER_HOST") or "the default socket"
+    try:
+        client = docker.from_env(version="auto", timeout=int(max(1, timeout_s)))
+        client.ping()
+    except DockerException as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise CliError(f"no Docker engine reachable at {where} ({reason})", hint=NO_ENGINE_HINT) from None
+    return client
