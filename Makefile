@@ -8,7 +8,7 @@ LEGACY_VENV := .venv-openenv010
 COMPAT_VENV := .venv-compat
 REPORT_DIR ?= reports
 
-.PHONY: all venv venv-openenv010 venv-compat browser check lint typecheck codegen test certify docs bench dist clean
+.PHONY: all venv venv-openenv010 venv-compat browser check lint typecheck codegen test certify docs bench dist clean venv-ray test-ray
 
 all: test
 
@@ -37,6 +37,19 @@ $(COMPAT_VENV)/bin/.stamp: requirements/compat.txt python-sdk/pyproject.toml
 
 venv-compat: $(COMPAT_VENV)/bin/.stamp
 
+RAY_VENV := .venv-ray
+$(RAY_VENV)/bin/.stamp: requirements/ray.txt python-sdk/pyproject.toml
+	$(PY) -m venv $(RAY_VENV)
+	$(RAY_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/ray.txt
+	$(RAY_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e python-sdk
+	touch $@
+
+venv-ray: $(RAY_VENV)/bin/.stamp
+
+## Environment pools on a real local two-node Ray cluster (its own venv: Ray is large).
+test-ray: venv-ray
+	OPENENV_REQUIRE_RAY=1 $(RAY_VENV)/bin/python -m pytest -q python-sdk/tests/providers/test_ray.py
+
 ## Headless Chromium (Debian's package) for the tests that render the HTML report.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
@@ -59,6 +72,7 @@ typecheck: venv
 ## The README's test command: every check and every test.
 test: venv venv-openenv010 venv-compat browser check lint typecheck
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-ray
 
 ## The main job: start a reference server locally and certify it.
 certify: venv
@@ -79,4 +93,4 @@ bench: venv venv-openenv010
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(LEGACY_VENV) $(COMPAT_VENV) site dist $(REPORT_DIR)
+	rm -rf $(VENV) $(LEGACY_VENV) $(RAY_VENV) $(COMPAT_VENV) site dist $(REPORT_DIR)

@@ -83,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     target = OUT_DIR / f"{VERSION}-strict-definitions.json"
     target.write_bytes(out)
-    sums = (
-        f"{hashlib.sha256(raw).hexdigest()}  source {origin}\n"
-        f"{hashlib.sha256(out).hexdigest()}  {target.name}\n"
-    )
+    sums = f"{hashlib.sha256(raw).hexdigest()}  source {origin}\n{hashlib.sha256(out).hexdigest()}  {target.name}\n"
     (OUT_DIR / "SHA256SUMS").write_text(sums)
     print(f"wrote {target.relative_to(REPO_ROOT)} ({len(out)} bytes, {len(json.loads(out)['$defs'])} definitions)")
     return 0
