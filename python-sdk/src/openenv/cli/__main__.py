@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from openenv.cli import build, conformance, init, push, serve, validate
+from openenv.cli import build, conformance, init, push, serve, validate, wrap_mcp
 from openenv.cli._ui import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
-SUBCOMMANDS = (init, serve, validate, build, push, conformance)
+SUBCOMMANDS = (init, serve, validate, build, push, conformance, wrap_mcp)
 """Every subcommand module, in the order `openenv --help` lists them."""
 
 EPILOG = (
