@@ -1,8 +1,9 @@
 """Child-side half of the sandbox: set up isolation, then exec the untrusted interpreter.
 
-Run by `sandbox.py` as ``<python> -I -S _launcher.py <config-json>`` in a fresh session (the
+Run by `sandbox.py` as ``<python> -I -S _launcher.py <config-fd>`` in a fresh session (the
 parent passes ``start_new_session=True`` and closes every other descriptor), with stdin on
-/dev/null and a status pipe on the fd named in the config. This file imports only the standard
+/dev/null, the JSON configuration to read from the pipe ``<config-fd>`` (not argv: the code can
+read init's command line) and a status pipe on the fd named in the config. This file imports only the standard
 library and must stay importable with ``-I -S``. Steps, in order:
 
 1. ``resource`` limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NPROC, RLIMIT_NOFILE and
@@ -30,8 +31,9 @@ library and must stay importable with ``-I -S``. Steps, in order:
    with no supplementary groups; every process left clears its capabilities, is made
    non-dumpable (so the user code cannot ptrace init or the supervisor and forge the status
    line) and sets ``no_new_privs``.
-7. ``chdir`` to the workdir, report the isolation in force as one JSON line on the
-   (close-on-exec) status fd and ``execve`` the interpreter with the scrubbed environment.
+7. ``chdir`` to the workdir, count the descriptors the exec would pass on besides stdio (the
+   ``descriptors`` field), report the isolation in force as one JSON line on the (close-on-exec)
+   status fd and ``execve`` the interpreter with the scrubbed environment.
 
 Any failure before or at exec is reported as a later ``{"error": ...}`` line, exit status 125.
 """
@@ -294,8 +296,6 @@ def _report(fd: int, payload: dict[str, Any]) -> None:
 def _exec_user_code(config: dict[str, Any], status_fd: int, isolation: dict[str, str], inside: bool) -> None:
     if os.geteuid() == 0:
         _drop_privileges(int(config["uid"]), int(config["gid"]))
-    if "fd-hygiene" in config["weaken"]:  # test-only: a descriptor of the grader directory leaks
-        os.set_inheritable(os.open(str(config["grader_dir"]), os.O_RDONLY | os.O_DIRECTORY), True)
     _harden()
     workdir = SANDBOX_WORKDIR if inside else str(config["workdir"])
     env = dict(config["env"])
@@ -304,8 +304,23 @@ def _exec_user_code(config: dict[str, Any], status_fd: int, isolation: dict[str,
     script = os.path.join(SANDBOX_CODE if inside else str(config["code_dir"]), str(config["script"]))
     os.chdir(workdir)
     argv = [config["interpreter"], "-I", "-S", script]
+    leaked = _inherited_descriptors()
+    isolation = {**isolation, "descriptors": f"inherited:{len(leaked)}" if leaked else "stdio-only"}
     _report(status_fd, {"isolation": isolation})
     os.execve(argv[0], argv, env)
+
+
+def _inherited_descriptors() -> list[int]:
+    """Descriptors above 2 that the exec would pass on (measured, for the isolation report)."""
+    leaked = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and os.get_inheritable(fd):
+                leaked.append(fd)
+        except OSError:
+            continue  # the descriptor of the listing itself, closed by now
+    return leaked
 
 
 def _after_drop(uid: int, gid: int) -> None:
@@ -321,6 +336,8 @@ def main(config: dict[str, Any]) -> None:
     os.set_inheritable(status_fd, False)  # closed by a successful exec: EOF tells the parent
     server_is_root = os.geteuid() == 0
     try:
+        if "fd-hygiene" in weaken:  # test-only: a descriptor of the grader directory leaks
+            os.set_inheritable(os.open(str(config["grader_dir"]), os.O_RDONLY | os.O_DIRECTORY), True)
         _set_limits(config["limits"])
         flags, user = _enter_namespaces(uid, gid, bool(config["namespaces"]))
         if flags & CLONE_NEWPID:
@@ -377,5 +394,14 @@ def main(config: dict[str, Any]) -> None:
             os._exit(SETUP_FAILED)
 
 
+def _read_config(fd: int) -> dict[str, Any]:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    config: dict[str, Any] = json.loads(b"".join(chunks))
+    return config
+
+
 if __name__ == "__main__":
-    main(json.loads(sys.argv[1]))
+    main(_read_config(int(sys.argv[1])))

@@ -1,11 +1,12 @@
 """The python_exec_env as an OpenEnv `Environment` (a thin layer over `episode` and `sandbox`).
 
 `reset` starts a fresh sandboxed workdir (removing the previous one, and releasing its uid) and
-reports the isolation this episode's runs get in `metadata["isolation"]`; `step(RunCodeAction)` runs the code and returns the article's
-reward, with `truncated=True` on the 20th step; `state` carries `episode_id`, `step_count`,
-`max_steps` and `isolation`. A step before the first reset or after truncation is an
-`EnvironmentFault` (the SDK reports it as `EXECUTION_ERROR`, or the v1 episode errors).
-"""
+reports the isolation this episode's runs get in `metadata["isolation"]`; `step(RunCodeAction)`
+runs the code and returns the article's reward, with `truncated=True` on the 20th step; `state`
+carries `episode_id`, `step_count`, `max_steps` and `isolation`. `reset(expected_stdout=...)`
+grades the episode against a hidden answer kept in the sandbox's grader directory (see
+`episode`). A step before the first reset or after truncation is an `EnvironmentFault` (the SDK
+reports it as `EXECUTION_ERROR`, or the v1 episode errors)."""
 
 from __future__ import annotations
 
@@ -59,9 +60,20 @@ class PythonExecEnvironment(Environment):
         self._episode: Episode | None = None
         self._episode_id: str | None = None
 
-    def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> PyExecObservation:
+    def reset(
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        expected_stdout: str | None = None,
+        **kwargs: Any,
+    ) -> PyExecObservation:
         self.close()
-        self._episode = Episode(max_steps=self._max_steps)
+        if expected_stdout is not None and not isinstance(expected_stdout, str):
+            raise EnvironmentFault("expected_stdout must be a string")
+        try:
+            self._episode = Episode(max_steps=self._max_steps, expected_stdout=expected_stdout)
+        except (ValueError, SandboxError) as exc:
+            raise EnvironmentFault(str(exc)) from exc
         self._episode_id = episode_id or uuid.uuid4().hex
         return PyExecObservation(
             stdout="Python sandbox ready.\n",

@@ -105,6 +105,7 @@ class Isolation:
     proc: str  # "private" (/proc of the pid namespace) | "host"
     user: str  # e.g. "uid:1600000003" (root server) or "uid:1000 (server's own)+userns"
     sessions: str  # other sessions' files: "invisible" | "unreadable" | "readable"
+    descriptors: str = "stdio-only"  # measured before exec: "stdio-only" | "inherited:<n>"
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -226,7 +227,7 @@ def kill_uid(uid: int) -> None:
     """Kill every process running as ``uid`` (root only): a helper as ``uid`` sends ``kill(-1)``."""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         subprocess.run(
-            [sys.executable, "-I", "-S", "-c", _KILL_SWEEP],
+            [default_interpreter(), "-I", "-S", "-c", _KILL_SWEEP],
             user=uid,
             group=uid,
             extra_groups=[],
@@ -278,6 +279,8 @@ class Sandbox:
         os.chmod(self._root, open_mode or 0o711)
         self._code_dir.mkdir(mode=0o750)
         self.grader_dir.mkdir(mode=0o700)
+        if open_mode:  # test-only: the grader directory is world-readable too
+            os.chmod(self.grader_dir, open_mode)
         self._rootfs.mkdir(mode=0o700)
         self.workdir.mkdir(mode=0o700)
         (self.workdir / ".tmp").mkdir(mode=0o700)
@@ -307,7 +310,7 @@ class Sandbox:
         """Kill what still runs as the session, release its uid, remove its directory (idempotent)."""
         if not self._closed:
             self._closed = True
-            if self._is_root and self.uid != 0:
+            if self._is_root and self.uid != 0 and "uid-sweep" not in self.weaken:
                 kill_uid(self.uid)
             shutil.rmtree(self._root, ignore_errors=True)
             if self._lease is not None:
@@ -392,13 +395,21 @@ class Sandbox:
         }
         start = time.monotonic()
         config["deadline"] = start + timeout_s
+        payload = json.dumps(config).encode()
+        config_r, config_w = os.pipe()
         try:
+            # The configuration goes through a pipe, not argv: the namespace's init is the
+            # launcher, and the code can read its command line.
+            if len(payload) > 65536:
+                raise SandboxError(f"launcher configuration too large ({len(payload)} bytes)")
+            os.write(config_w, payload)
+            os.close(config_w)
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(_LAUNCHER), json.dumps(config)],
+                [self.interpreter, "-I", "-S", str(_LAUNCHER), str(config_r)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(status_w,),
+                pass_fds=(status_w, config_r),
                 close_fds=True,
                 start_new_session=True,
                 env={"PATH": "/usr/bin:/bin"},
@@ -409,6 +420,7 @@ class Sandbox:
             raise SandboxError(f"could not start the sandbox: {exc}") from exc
         finally:
             os.close(status_w)
+            os.close(config_r)
         try:
             out, err, status, killed = self._pump(proc, status_r, start + timeout_s)
         finally:
