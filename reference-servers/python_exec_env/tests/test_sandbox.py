@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -19,8 +20,12 @@ from python_exec_env.sandbox import (
     TRUNCATION_MARKER,
     RunResult,
     Sandbox,
+    SandboxError,
     SandboxLimits,
+    _lock_dir,
     child_environment,
+    default_interpreter,
+    plan_view,
     probe_isolation,
 )
 
@@ -270,3 +275,61 @@ def test_timeout_shorter_than_set_up_is_a_timeout_not_a_failure(box: Sandbox, ti
     """Found by schemathesis through POST /step: a tiny limit used to raise SandboxError (HTTP 500)."""
     result = box.run("print('never')", timeout_s=timeout_s)
     assert result.timed_out and result.exit_code == -1 and "never" not in result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="per-session uids need a root server")
+def test_live_sessions_get_distinct_uids_released_at_close() -> None:
+    first, second = Sandbox(SMALL), Sandbox(SMALL)
+    try:
+        assert first.uid != second.uid
+        for box in (first, second):
+            assert SESSION_UID_BASE <= box.uid < SESSION_UID_BASE + SESSION_UID_COUNT
+            st = box.workdir.stat()
+            assert (st.st_uid, st.st_mode & 0o777) == (box.uid, 0o700)
+            assert box.grader_dir.stat().st_mode & 0o777 == 0o700
+            assert box.grader_dir.stat().st_uid == 0
+        lock = Path(_lock_dir()) / f"{first.uid}.lock"
+        with lock.open("rb") as fh, pytest.raises(BlockingIOError):
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # leased while the session lives
+    finally:
+        first.close()
+        second.close()
+    with lock.open("rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released at close
+
+
+def test_read_file_refuses_links_planted_by_the_code(box: Sandbox) -> None:
+    secret = box.grader_dir / "expected_stdout"
+    secret.write_text("hidden-answer")
+    code = (
+        "import os\n"
+        f"os.symlink({str(secret)!r}, 'sym.txt')\n"
+        "os.mkdir('d')\n"
+        f"os.symlink({str(box.grader_dir)!r}, 'd/up')\n"
+        "open('plain.txt', 'w').write('ok')\n"
+    )
+    assert box.run(code, timeout_s=5).exit_code == 0
+    assert box.read_file("plain.txt") == b"ok"
+    for planted in ("sym.txt", "d/up/expected_stdout", "../grader/expected_stdout"):
+        with pytest.raises(SandboxError):
+            box.read_file(planted)
+    os.link(secret, box.workdir / "hard.txt")  # what a hard link would look like to the grader
+    with pytest.raises(SandboxError, match="single link"):
+        box.read_file("hard.txt")
+
+
+def test_read_file_follows_links_without_the_defence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENENV_PYEXEC_WEAKEN", "nofollow")
+    with Sandbox(SMALL) as weak:
+        (weak.grader_dir / "expected_stdout").write_text("hidden-answer")
+        weak.run(f"import os\nos.symlink({str(weak.grader_dir / 'expected_stdout')!r}, 'sym.txt')", timeout_s=5)
+        assert weak.read_file("sym.txt") == b"hidden-answer"  # the probe above would fail
+
+
+def test_plan_view_is_an_allow_list() -> None:
+    plan = plan_view(default_interpreter())
+    bound = [path for path, _ in plan["binds"]]
+    assert any(p.endswith("/python3.11") or "python3" in p for p in bound)
+    for forbidden in ("/etc", "/tmp", "/root", "/home", "/usr", "/work", str(Path(__file__).parents[1])):
+        assert forbidden not in bound
+    assert all(not p.startswith("/proc") for p in bound)
