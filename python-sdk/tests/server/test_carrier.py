@@ -224,3 +224,70 @@ def test_started_from_inside_another_task_the_carrier_runs_it_instead(run: Runne
         await carrier.task
 
     run(main)
+
+
+# -- the fallback without asyncio's private task hooks: one task per piece of work -----------------
+
+
+def test_fallback_keeps_the_session_context_and_runs_in_order(run: Runner) -> None:
+    async def main() -> None:
+        carrier = SessionCarrier(asyncio.get_running_loop(), adopt=False)
+        seen: list[Any] = []
+
+        async def work() -> None:
+            await asyncio.sleep(0)
+            seen.append(asyncio.current_task())
+            VAR.set(VAR.get() + 1)
+
+        await from_callback(carrier, work())
+        await asyncio.sleep(0.01)
+        await from_callback(carrier, work())
+        await asyncio.sleep(0.01)
+        assert carrier.context.run(VAR.get) == 2  # one context for the whole session
+        assert VAR.get() == 0
+        assert len(seen) == 2 and carrier.task not in seen  # a task per request
+        carrier.stop()
+        await asyncio.wait_for(carrier.task, 5)
+
+    run(main)
+
+
+def test_fallback_timeouts_cancellation_and_stop(run: Runner) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        carrier = SessionCarrier(loop, adopt=False)
+        outcome = loop.create_future()
+        parked = asyncio.Event()
+        running: list[asyncio.Task[Any]] = []
+
+        async def work() -> None:
+            running.append(asyncio.current_task())  # type: ignore[arg-type]
+            try:
+                async with asyncio.timeout(0.02):
+                    await asyncio.sleep(10)
+            except TimeoutError:
+                pass
+            async with asyncio.TaskGroup() as group:
+                child = group.create_task(asyncio.sleep(0.01, result="child"))
+            parked.set()
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:  # cancelled the way the step-timeout watchdog does
+                outcome.set_result(child.result())
+
+        await from_callback(carrier, work())
+        await asyncio.wait_for(parked.wait(), 5)
+        running[0].cancel()
+        assert await asyncio.wait_for(outcome, 5) == "child"
+        finished: list[str] = []
+
+        async def slow() -> None:
+            await asyncio.sleep(0.02)
+            finished.append("slow")
+
+        await from_callback(carrier, slow())
+        carrier.stop()
+        await asyncio.wait_for(carrier.task, 5)
+        assert finished == ["slow"]  # stop waited for the running work
+
+    run(main)

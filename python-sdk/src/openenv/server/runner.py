@@ -1,7 +1,9 @@
 """Run an OpenEnv ASGI app on uvicorn, configured for throughput.
 
 uvloop + httptools + `uvicorn_ws.OpenEnvWebSocketProtocol` (the app's `/ws` sessions served
-straight from the socket; everything else through websockets' sans-I/O implementation over ASGI),
+straight from the socket; everything else through websockets' sans-I/O implementation over ASGI;
+when the installed uvicorn is not the release that protocol was written for, `ws_protocol()` logs
+one line and serves `/ws` over plain ASGI with uvicorn's own `websockets-sansio` protocol),
 per-message compression off, access log off. On the direct path every message over the app's
 `max_message_bytes` gets `MESSAGE_TOO_LARGE` and a 1009 close, judged from its frame header. On the
 ASGI path uvicorn's own limit is twice the app's: messages between the two get the error frame
@@ -25,7 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from openenv.server.app import OpenEnvApp
-from openenv.server.uvicorn_ws import OpenEnvWebSocketProtocol
+
+log = logging.getLogger("openenv.server")
 
 
 def load_app(target: str) -> OpenEnvApp:
@@ -38,6 +41,21 @@ def load_app(target: str) -> OpenEnvApp:
     if not isinstance(app, OpenEnvApp):
         raise ValueError(f"{target} is not an app made by openenv.server.create_app")
     return app
+
+
+def ws_protocol() -> Any:
+    """The WebSocket protocol for uvicorn: the direct `/ws` path when the installed uvicorn is the
+    one it was written for, else uvicorn's own sans-I/O protocol (plain ASGI), with a log line."""
+    try:
+        from openenv.server import uvicorn_ws
+    except ImportError as exc:
+        problem: str | None = f"cannot import uvicorn's sans-I/O WebSocket protocol ({exc})"
+    else:
+        problem = uvicorn_ws.compatibility_problem()
+        if problem is None:
+            return uvicorn_ws.OpenEnvWebSocketProtocol
+    log.warning("openenv: %s; serving /ws over plain ASGI (slower, same behaviour)", problem)
+    return "websockets-sansio"
 
 
 def uvicorn_config(app: OpenEnvApp, host: str = "127.0.0.1", port: int = 8000, **overrides: Any) -> Any:
@@ -53,7 +71,7 @@ def uvicorn_options(app: OpenEnvApp, host: str = "127.0.0.1", port: int = 8000, 
         "port": port,
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
         "http": "httptools",
-        "ws": OpenEnvWebSocketProtocol,
+        "ws": ws_protocol(),
         "ws_per_message_deflate": False,
         "ws_max_size": 2 * app.config.max_message_bytes,
         "access_log": False,

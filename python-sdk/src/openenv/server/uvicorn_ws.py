@@ -12,11 +12,18 @@ No ASGI queue, no `receive`/`send` coroutines, no per-message dicts, no task per
 of one session run one at a time, in arrival order (later ones wait in a bounded backlog; reading
 pauses at `HIGH_WATER` and while the peer is not reading our replies). Everything else — HTTP,
 other paths, named-session attaches, capacity refusals, apps wrapped in other ASGI apps — takes the
-inherited ASGI path. Written for uvicorn 0.54 (pinned in requirements/dev.txt).
+inherited ASGI path.
+
+Both classes build on uvicorn internals: written for uvicorn 0.54 (the package requires
+`uvicorn>=0.54,<0.55`). `compatibility_problem()` says, before serving, whether the installed
+uvicorn still has every member they use; `runner.ws_protocol()` falls back to uvicorn's own
+`websockets-sansio` protocol (plain ASGI, same session logic) when it does not.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import logging
 from collections import deque
 from typing import Any
@@ -27,13 +34,52 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request as HandshakeRequest
 
 from openenv.protocol.server import Close, Output, Request, Send
+from openenv.server import carrier as carriers
 from openenv.server.app import OpenEnvApp
 from openenv.server.capacity import Slot
-from openenv.server.carrier import SessionCarrier
 from openenv.server.service import EnvService
 from openenv.server.websocket import FINISHED, INFINITY, SessionHandler
 from openenv.transports import wsframes
 from openenv.transports.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameFault, FrameReader
+
+TESTED_UVICORN = (0, 54)
+"""The uvicorn minor release this module was written against."""
+INHERITED = (
+    "app",
+    "close_sent",
+    "close_timeout",
+    "close_timer",
+    "conn",
+    "curr_msg_data_type",
+    "default_headers",
+    "disconnected",
+    "frames",
+    "handle_connect",
+    "handle_parser_exception",
+    "handle_pong",
+    "handshake_complete",
+    "handshake_initiated",
+    "loop",
+    "queue",
+    "read_paused",
+    "request",
+    "response",
+    "root_path",
+    "send_500_response",
+    "start_keepalive",
+    "stop_keepalive",
+    "tasks",
+    "transport",
+    "writable",
+    "data_received",
+    "connection_lost",
+    "shutdown",
+    "pause_writing",
+    "resume_writing",
+    "send_receive_event_to_app",
+    "receive",
+)
+"""Members of uvicorn's `WebSocketsSansIOProtocol` the classes below use."""
 
 HIGH_WATER = 16
 """Messages waiting for the session before the connection stops being read."""
@@ -41,6 +87,38 @@ LOW_WATER = 4
 """Waiting messages below which reading resumes."""
 
 log = logging.getLogger("openenv.server")
+
+
+def compatibility_problem(base: type = WebSocketsSansIOProtocol, version: str | None = None) -> str | None:
+    """Why the installed uvicorn cannot carry these protocols (None when it can): a release other
+    than 0.54.x, or an `INHERITED` member missing from `base` (methods, or attributes its methods
+    assign)."""
+    if version is None:
+        import uvicorn
+
+        version = uvicorn.__version__
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    if parts != TESTED_UVICORN:
+        return (
+            f"uvicorn {version} is not the {TESTED_UVICORN[0]}.{TESTED_UVICORN[1]}.x release this path was written for"
+        )
+    assigned: set[str] = set()
+    for klass in base.__mro__:
+        if klass is object:
+            continue
+        try:
+            tree = ast.parse(inspect.getsource(klass))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)):
+                continue
+            if isinstance(node.value, ast.Name) and node.value.id == "self":
+                assigned.add(node.attr)
+    missing = [name for name in INHERITED if not hasattr(base, name) and name not in assigned]
+    if missing:
+        return f"uvicorn {version}'s WebSocketsSansIOProtocol lacks {', '.join(missing)}"
+    return None
 
 
 class BatchedFlowWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -103,7 +181,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         self.service = find_service(self.app)
         self.handler: SessionHandler | None = None
         self.reader: FrameReader | None = None
-        self.carrier: SessionCarrier | None = None
+        self.carrier: carriers.SessionCarrier | None = None
         self.backlog: deque[tuple[str | bytes, bool]] = deque()
         self.busy = False
         self.write_blocked = False
@@ -156,7 +234,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
             return
         self.handler = handler
         self.reader = FrameReader(service.config.max_message_bytes)
-        self.carrier = SessionCarrier(self.loop)
+        self.carrier = carriers.SessionCarrier(self.loop, adopt=carriers.ADOPTION)
         self.tasks.add(self.carrier.task)
         self.carrier.task.add_done_callback(self.tasks.discard)
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self.default_headers]
@@ -212,12 +290,12 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
                 self._reading(False)
             return
         outcome = handler.receive(raw, binary=binary)
-        if type(outcome) is list:  # answered without the environment (a frame error)
+        if isinstance(outcome, list):  # answered without the environment (a frame error)
             self._write(outcome)
             return
         self.busy = True
         self.idle_deadline = INFINITY  # a request is running (OE-LIM-009)
-        self.carrier.start(self._serve(outcome))  # type: ignore[arg-type]
+        self.carrier.start(self._serve(outcome))
 
     async def _serve(self, request: Request | None) -> None:
         """Perform `request`, then whatever arrived meanwhile, in order."""
@@ -236,10 +314,10 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
                     if len(backlog) <= LOW_WATER:
                         self._reading(True)
                     outcome = handler.receive(raw, binary=binary)
-                    if type(outcome) is list:
+                    if isinstance(outcome, list):
                         self._write(outcome)
                     else:
-                        request = outcome  # type: ignore[assignment]
+                        request = outcome
         except Exception:  # a bug below the handler: end this session only
             log.exception("session failed")
             self._write([Close(1011, "internal error")])

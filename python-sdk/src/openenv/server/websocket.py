@@ -132,14 +132,14 @@ class SessionHandler:
             if size > self.max_bytes:
                 return self.too_large(size)
         outcome = self.session.receive(raw, binary=binary)
-        return self._ending(outcome) if type(outcome) is list else outcome
+        return self._ending(outcome) if isinstance(outcome, list) else outcome
 
     async def handle(self, raw: str | bytes, *, binary: bool = False) -> list[Output]:
         """`receive()` and, for a request, `perform()`."""
         outcome = self.receive(raw, binary=binary)
-        if type(outcome) is list:
+        if isinstance(outcome, list):
             return outcome
-        return await self.perform(outcome)  # type: ignore[arg-type]
+        return await self.perform(outcome)
 
     def too_large(self, size: int) -> list[Output]:
         """The outputs that refuse a message of `size` bytes over `max_message_bytes` (OE-LIM-005/006)."""
