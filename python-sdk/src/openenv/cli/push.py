@@ -10,7 +10,9 @@ and `tags` (`openenv`, the manifest's name) above the environment's own README â
 `$HF_TOKEN` or a saved login). `registry:HOST/REPO[:TAG]` tags the image `openenv build` made
 (`--image`, default `openenv/NAME:VERSION`) and pushes it with the Docker SDK (engine at
 `$DOCKER_HOST`); `--dry-run` only checks the image exists. Exit codes: 0 done, 1 the upload or
-push failed, 2 bad destination, missing image, SDK or engine.
+push failed, 2 bad destination, missing image, SDK or engine. Not run by this project's tests: the
+upload to the Hub and the push to a registry (neither is reachable from them); the bundle,
+`--dry-run` and every error path are tested offline.
 """
 
 from __future__ import annotations
