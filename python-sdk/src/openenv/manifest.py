@@ -9,8 +9,10 @@ from typing import Any
 import pydantic
 import yaml
 
+from openenv.errors import LocalError
 
-class ManifestError(Exception):
+
+class ManifestError(LocalError):
     """The manifest is missing, unreadable or invalid; the message names the file, the line and the field."""
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from openenv.errors import LocalError
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -30,7 +32,7 @@ def describe(docstring: str | None) -> str | None:
     return docstring.split("\n\n")[1].removeprefix("Contract: ")
 
 
-class CliError(Exception):
+class CliError(LocalError):
     """A user-facing failure: one line, the next step, an exit code."""
 
     def __init__(self, message: str, *, hint: str | None = None, code: int = EXIT_USAGE) -> None:

@@ -24,7 +24,7 @@ from openenv.errors import (
 )
 from openenv.protocol.client import ClientSession, Outcome
 from openenv.transports.sync_websocket import SyncWebSocket
-from openenv.transports.websocket import handshake_error, session_errors
+from openenv.transports.ws_errors import handshake_error, session_errors
 from openenv.types import CallToolAction, ListToolsAction, StepResult
 
 ObsT = TypeVar("ObsT")

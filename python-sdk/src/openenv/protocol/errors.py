@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from openenv.errors import OpenEnvError
 from openenv.protocol.codes import ErrorCode
 
 
-class FrameError(Exception):
+class FrameError(OpenEnvError):
     """An inbound frame the core cannot accept.
 
     Attributes:

@@ -1,4 +1,4 @@
-"""WebSocket transport helpers: one place where `websockets` exceptions become SDK errors."""
+"""Where `websockets` exceptions become SDK errors (`handshake_error`, `session_errors`), for both clients."""
 
 from __future__ import annotations
 
