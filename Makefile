@@ -8,7 +8,7 @@ LEGACY_VENV := .venv-openenv010
 COMPAT_VENV := .venv-compat
 REPORT_DIR ?= reports
 
-.PHONY: all venv venv-openenv010 venv-compat browser check lint typecheck codegen test certify docs bench dist clean venv-ray test-ray
+.PHONY: all venv venv-openenv010 venv-train test-train venv-compat browser check lint typecheck codegen test certify docs bench dist clean venv-ray test-ray
 
 all: test
 
@@ -26,6 +26,20 @@ $(LEGACY_VENV)/bin/.stamp: requirements/openenv010.txt
 	touch $@
 
 venv-openenv010: $(LEGACY_VENV)/bin/.stamp
+
+## The training stack (CPU torch from requirements/train.txt, TRL, transformers) for test-train.
+TRAIN_VENV := .venv-train
+$(TRAIN_VENV)/bin/.stamp: requirements/train.txt python-sdk/pyproject.toml
+	$(PY) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/train.txt
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e python-sdk
+	touch $@
+
+venv-train: $(TRAIN_VENV)/bin/.stamp
+
+## A real GRPO run with TRL on the CPU against an environment server (about 1 min once installed).
+test-train: venv-train
+	$(TRAIN_VENV)/bin/python -m pytest -q python-sdk/tests/integrations
 
 ## Our runtime installed next to what 0.10-era environment packages bring (fastmcp pins mcp<2):
 ## interop/ runs those environments, unchanged, on our runtime from here.
@@ -73,6 +87,7 @@ typecheck: venv
 test: venv venv-openenv010 venv-compat browser check lint typecheck
 	$(BIN)/python -m pytest -q
 	$(MAKE) test-ray
+	$(MAKE) test-train
 
 ## The main job: start a reference server locally and certify it.
 certify: venv
@@ -93,4 +108,4 @@ bench: venv venv-openenv010
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(LEGACY_VENV) $(RAY_VENV) $(COMPAT_VENV) site dist $(REPORT_DIR)
+	rm -rf $(VENV) $(LEGACY_VENV) $(TRAIN_VENV) $(RAY_VENV) $(COMPAT_VENV) site dist $(REPORT_DIR)
