@@ -121,5 +121,6 @@ async def test_episodes_through_an_env_pool() -> None:
         trajectories = await run_rollouts(pool, right, 12, concurrency=8)
         assert all(t.ok and t.terminated and len(t.steps) == 10 for t in trajectories)
         assert {t.source for t in trajectories} == set(pool.urls)
+        assert len({t.session_id for t in trajectories}) == 12 and all(t.session_id for t in trajectories)
         metrics = pool.metrics()
         assert metrics.sessions_open == 0 and metrics.sessions_created == metrics.sessions_closed == 12

@@ -252,7 +252,9 @@ async def _episode(
             trajectory.source = getattr(session, "base_url", None) or getattr(
                 getattr(session, "settings", None), "base_url", None
             )
-            trajectory.session_id = getattr(session, "session_id", None)
+            trajectory.session_id = getattr(session, "session_id", None) or getattr(
+                getattr(session, "client", None), "session_id", None
+            )
             result = await session.reset(**spec.reset)
             trajectory.initial_observation = result.observation
             done = bool(result.done)
