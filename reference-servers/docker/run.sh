@@ -14,7 +14,12 @@
 #   4. for each server: build (legacy builder, --network host), run with --network host and
 #      HOST=127.0.0.1 PORT=<free port>, wait for the HEALTHCHECK to report healthy, certify with
 #      `openenv-conformance run URL --profile core,v1 --report-dir reports/docker/<name>`;
-#   5. always: remove containers, stop dockerd by PID, unmount leftovers, delete the temp dir.
+#   5. python_exec_env only: its container runs with the run options of PYEXEC_RUN_OPTS (its own
+#      seccomp profile, which allows the namespace calls Docker's default refuses, and unmasked
+#      /proc paths so that the sandbox can mount a private /proc), and after certification the
+#      adversarial probes of its tests/test_adversarial.py run against the container
+#      (OPENENV_PYEXEC_URL); their pytest summary is the "adversarial" line of the summary;
+#   6. always: remove containers, stop dockerd by PID, unmount leftovers, delete the temp dir.
 # Prints one summary line per server and exits 1 if any step failed (2 on a usage error).
 # Arguments: server names (default: echo_env everything python_exec_env gridworld_env node).
 # Environment: OPENENV_DOCKER_CACHE (default /var/tmp/openenv-docker-cache),
@@ -49,6 +54,10 @@ WORK="$(mktemp -d /tmp/oe-docker.XXXXXX)"
 DOCKERD_PID=""
 CONTAINERS=()
 declare -A RESULT BUILD_S HEALTH_S IMAGE_MB PORT
+# What python_exec_env's sandbox needs from the engine (documented in its README, "In a container").
+PYEXEC_RUN_OPTS=(--security-opt "seccomp=$SERVERS_DIR/python_exec_env/seccomp.json"
+    --security-opt systempaths=unconfined)
+ADVERSARIAL=""
 
 cleanup() {
     local rc=$?
@@ -201,7 +210,9 @@ start_container() {
     local name=$1 port
     port=$(free_port)
     PORT[$name]=$port
-    docker run -d --name "oe-$name" --network host -e HOST=127.0.0.1 -e "PORT=$port" \
+    local -a opts=()
+    [[ $name == python_exec_env ]] && opts=("${PYEXEC_RUN_OPTS[@]}")
+    docker run -d --name "oe-$name" --network host -e HOST=127.0.0.1 -e "PORT=$port" "${opts[@]}" \
         "openenv/$name:local" >/dev/null || { RESULT[$name]="FAIL (docker run)"; return 1; }
     CONTAINERS+=("oe-$name")
     log "started oe-$name on 127.0.0.1:$port"
@@ -250,6 +261,20 @@ PY
     fi
 }
 
+adversarial() {  # issue 16's probes against the python_exec_env container
+    local url="http://127.0.0.1:${PORT[python_exec_env]}" out rc=0
+    log "adversarial probes against python_exec_env at $url"
+    out=$(cd "$REPO" && OPENENV_PYEXEC_URL="$url" OPENENV_PYEXEC_SOURCE=/app/python_exec_env/sandbox.py \
+        timeout "$CERTIFY_TIMEOUT_S" "$VENV/bin/python" -m pytest -q \
+        reference-servers/python_exec_env/tests/test_adversarial.py -k external -rA 2>&1) || rc=$?
+    printf '%s\n' "$out" | grep -E '^(PASSED|FAILED|SKIPPED|ERROR) ' >&2 || true
+    ADVERSARIAL="$(tail -1 <<<"$out")"
+    if (( rc != 0 )); then
+        printf '%s\n' "$out" | tail -40 >&2
+        RESULT[python_exec_env]="FAIL (adversarial probes: $ADVERSARIAL)"; return 1
+    fi
+}
+
 failed=0
 for name in "${SERVERS[@]}"; do build_image "$name" || failed=1; done
 for name in "${SERVERS[@]}"; do
@@ -261,6 +286,9 @@ done
 for name in "${SERVERS[@]}"; do
     [[ -z "${RESULT[$name]:-}" ]] && { certify "$name" || failed=1; }
 done
+if [[ " ${SERVERS[*]} " == *" python_exec_env "* && ${RESULT[python_exec_env]:-} == PASS* ]]; then
+    adversarial || failed=1
+fi
 
 echo "== docker reference servers ($(date -u +%FT%TZ), dockerd $(docker version -f '{{.Server.Version}}'))"
 printf '%-16s %-8s %-9s %-9s %s\n' server build_s image_mb health_s result
@@ -268,5 +296,6 @@ for name in "${SERVERS[@]}"; do
     printf '%-16s %-8s %-9s %-9s %s\n' "$name" "${BUILD_S[$name]:--}" "${IMAGE_MB[$name]:--}" \
         "${HEALTH_S[$name]:--}" "${RESULT[$name]:-FAIL (not run)}"
 done
+[[ -n "$ADVERSARIAL" ]] && echo "adversarial (python_exec_env container): $ADVERSARIAL"
 echo "== total ${SECONDS}s; reports in $REPORTS"
 exit "$failed"
