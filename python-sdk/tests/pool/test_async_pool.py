@@ -230,3 +230,29 @@ def test_arguments_are_bounded() -> None:
         EnvPool(provider(), replicas=1, health_interval_s=0)
     with pytest.raises(ValueError):
         EnvPool(provider(), replicas=1, unhealthy_after=0)
+
+
+async def test_a_ready_spare_replaces_a_killed_replica_within_two_seconds() -> None:
+    async with EnvPool(provider(), replicas=2, spares=1, health_interval_s=0.2) as pool:
+        assert pool.metrics().spares_ready == 1
+        spare_url = pool.book.spares[0].base_url
+        sessions = [await pool.open_session() for _ in range(4)]
+        for env in sessions:
+            await env.reset()
+        victim = pool.book.replicas[1]
+        killed = time.monotonic()
+        os.kill(victim.server.process.pid, signal.SIGKILL)
+        on_victim = [s for s in sessions if s.replica is victim]
+        for env in on_victim:
+            with pytest.raises(SessionLostError):
+                await env.step(right())
+        took = await eventually(lambda: pool.metrics().replacements == 1, 10)
+        recovered = time.monotonic() - killed
+        assert recovered < 2.0, (took, recovered)
+        assert pool.metrics().replicas[1].base_url == spare_url
+        await eventually(lambda: pool.metrics().spares_ready == 1, 20)  # the spare is started again
+        assert pool.metrics().spares_ready == 1
+        spares = list(pool.book.spares)
+        for env in sessions:
+            await env.close()
+    assert all(s.process.poll() is not None for s in spares)  # close() stops spares too

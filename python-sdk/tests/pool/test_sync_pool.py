@@ -102,3 +102,22 @@ def test_close_waits_for_open_sessions_then_closes_them() -> None:
     pool.close(drain_timeout_s=5)
     assert 0.15 <= time.monotonic() - started < 5
     assert pool.metrics().sessions_closed == 1 and pool.metrics().sessions_open == 0
+
+
+def test_sync_spare_replaces_a_killed_replica() -> None:
+    with SyncEnvPool(provider(), replicas=1, spares=1, health_interval_s=0.2) as pool:
+        spare_url = pool.book.spares[0].base_url
+        env = pool.open_session()
+        env.reset()
+        killed = time.monotonic()
+        os.kill(pool.book.replicas[0].server.process.pid, signal.SIGKILL)
+        with pytest.raises(SessionLostError):
+            env.step(right())
+        deadline = time.monotonic() + 10
+        while pool.metrics().replacements < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert time.monotonic() - killed < 2.0
+        assert pool.urls == [spare_url]
+        with pool.session() as fresh:
+            assert fresh.reset().observation["position"] == 0
+        env.close()

@@ -1,21 +1,18 @@
 """`RayProvider` and an `EnvPool` on a real local multi-node Ray cluster (`make test-ray`, `.venv-ray`).
 
-The fixture starts a head node and a second node on this machine (`ray start --block`, 2 CPUs
-each, 80 MB object stores) and always tears both down (SIGTERM to the `ray start` processes it
-started, then SIGKILL to their process groups). Without Ray installed the module is skipped, unless
+The fixture starts a head node and a second node on this machine with `local_cluster` (`ray start
+--block`, 2 CPUs each, 80 MB object stores) and always tears both down (SIGTERM to the `ray start`
+processes it started, then SIGKILL to their process groups). Without Ray installed the module is skipped, unless
 `OPENENV_REQUIRE_RAY=1` (set by `make test-ray`) makes that a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,61 +25,18 @@ if os.environ.get("OPENENV_REQUIRE_RAY") != "1":
 import ray
 from openenv.errors import SessionLostError
 from openenv.pool import EnvPool
-from openenv.providers.base import free_port
-from openenv.providers.ray import RayProvider, remote_pool
+from openenv.providers.ray import RayProvider, local_cluster, remote_pool
 
 SDK_ROOT = Path(__file__).resolve().parents[2]
-RAY = str(Path(sys.executable).with_name("ray"))
 RUNTIME_ENV = {"env_vars": {"PYTHONPATH": str(SDK_ROOT), "RAY_USAGE_STATS_ENABLED": "0"}}
-NODE = ["--num-cpus=2", "--object-store-memory=80000000", "--disable-usage-stats", "--node-ip-address=127.0.0.1"]
-
-
-def _start(args: list[str], log: Any) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    return subprocess.Popen(
-        [RAY, "start", "--block", *args], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(20)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[dict[str, Any]]:
-    port = free_port()
-    processes: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryFile() as log:
-        try:
-            processes.append(_start(["--head", f"--port={port}", "--include-dashboard=false", *NODE], log))
-            address = f"127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while subprocess.run([RAY, "status", f"--address={address}"], capture_output=True).returncode != 0:
-                assert processes[0].poll() is None and time.monotonic() < deadline, "the head node did not start"
-                time.sleep(0.5)
-            processes.append(_start([f"--address={address}", '--resources={"second_node": 1}', *NODE], log))
-            ray.init(address=address, runtime_env=RUNTIME_ENV, log_to_driver=False)
-            while len([n for n in ray.nodes() if n["Alive"]]) < 2:
-                assert processes[1].poll() is None and time.monotonic() < deadline, "the second node did not join"
-                time.sleep(0.5)
-            nodes = {n["NodeID"]: n["Resources"] for n in ray.nodes() if n["Alive"]}
-            second = next(k for k, v in nodes.items() if "second_node" in v)
-            yield {"address": address, "nodes": set(nodes), "second": second}
-        except BaseException:
-            log.seek(0)
-            sys.stderr.write(log.read()[-4000:].decode(errors="replace"))
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                ray.shutdown()
-            for process in reversed(processes):
-                _stop(process)
+    with local_cluster(2, cpus_per_node=2, runtime_env=RUNTIME_ENV) as running:
+        yield {"address": running.address, "nodes": set(running.node_ids), "second": running.node_ids[1]}
+    # torn down: every process the cluster started is gone
+    assert all(p.poll() is not None for p in running.processes)
 
 
 def provider(**options: Any) -> RayProvider:

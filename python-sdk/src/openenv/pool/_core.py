@@ -9,6 +9,8 @@ Contract:
   full or none is healthy.
 * `PoolBook.fail(replica)` marks a replica dead and hands back every session placed on it: the
   pool reports each one as lost (`SessionLostError`) and never opens a new episode in its place.
+* Spares: servers started ahead of need; a failed replica is replaced by a ready spare (a health
+  probe away) and the spare is started again in the background.
 * `RetryPolicy.delay()` is exponential backoff with full jitter, never below a server's
   `Retry-After`, and bounded by `max_delay_s`.
 * Every count is bounded: `PoolBook` holds at most `replicas` replicas and their sessions.
@@ -130,6 +132,7 @@ class PoolMetrics:
         creation_failures: creations that gave up.
         replacements: replicas replaced after a failure.
         replacement_failures: provider starts that failed while replacing.
+        spares_ready: started standby servers waiting to replace a failed replica.
     """
 
     replicas: tuple[ReplicaMetrics, ...]
@@ -141,6 +144,7 @@ class PoolMetrics:
     creation_failures: int
     replacements: int
     replacement_failures: int
+    spares_ready: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +168,7 @@ class PoolMetrics:
             "creation_failures": self.creation_failures,
             "replacements": self.replacements,
             "replacement_failures": self.replacement_failures,
+            "spares_ready": self.spares_ready,
         }
 
 
@@ -182,6 +187,7 @@ class PoolBook:
         self.creation_failures = 0
         self.replacements = 0
         self.replacement_failures = 0
+        self.spares: list[Any] = []
 
     def capacity_of(self, health: dict[str, Any] | None) -> int:
         """A replica's capacity: the override, else `/health`'s `max_sessions`, else 1."""
@@ -259,6 +265,7 @@ class PoolBook:
             creation_failures=self.creation_failures,
             replacements=self.replacements,
             replacement_failures=self.replacement_failures,
+            spares_ready=len(self.spares),
         )
 
 

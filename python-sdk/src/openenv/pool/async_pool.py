@@ -13,7 +13,8 @@ Contract:
   drops triggers an immediate probe of its replica.
 * A failed replica's sessions fail fast: their connections are aborted and every call raises
   `SessionLostError` naming the replica. The pool never opens a new episode in their place. The
-  replica is replaced with a new `provider.start()` (bounded tries).
+  replica is replaced by a ready spare when `spares > 0` (recovery in about one health probe),
+  else by a new `provider.start()` (bounded tries); a used spare is started again in the background.
 * `await pool.close(drain_timeout_s)` refuses new sessions, waits for open ones to close, then
   closes the rest (each sends `close`) and stops every server. Every session is closed even when
   its owner is cancelled mid-episode.
@@ -138,6 +139,7 @@ class EnvPool(Generic[ObsT]):
         acquire_timeout_s: how long `open_session()` waits for a free slot.
         replace: start a new server in place of a failed one.
         replace_attempts: provider starts tried per replacement.
+        spares: standby servers kept started, to replace a failed replica at once (0..64).
     """
 
     def __init__(
@@ -155,9 +157,12 @@ class EnvPool(Generic[ObsT]):
         acquire_timeout_s: float = 60.0,
         replace: bool = True,
         replace_attempts: int = 5,
+        spares: int = 0,
     ) -> None:
         if not 1 <= replicas <= 4096:
             raise ValueError("replicas must be between 1 and 4096")
+        if not 0 <= spares <= 64:
+            raise ValueError("spares must be between 0 and 64")
         if health_interval_s <= 0 or health_timeout_s <= 0 or acquire_timeout_s < 0:
             raise ValueError("intervals and timeouts must be positive")
         if unhealthy_after < 1 or replace_attempts < 1:
@@ -173,11 +178,13 @@ class EnvPool(Generic[ObsT]):
         self.acquire_timeout_s = acquire_timeout_s
         self.replace = replace
         self.replace_attempts = replace_attempts
+        self.spare_count = spares
         self.book = PoolBook(max_sessions_per_replica)
         self._changed: asyncio.Condition | None = None
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._replacing: set[asyncio.Task[Any]] = set()
+        self._stopping: set[asyncio.Future[Any]] = set()
         self._probing: set[ReplicaSlot] = set()
         self._health_task: asyncio.Task[None] | None = None
         self._started = False
@@ -193,7 +200,7 @@ class EnvPool(Generic[ObsT]):
         self._changed = asyncio.Condition()
         self._http = httpx.AsyncClient(timeout=self.health_timeout_s, trust_env=False)
         results = await asyncio.gather(
-            *(asyncio.to_thread(self.provider.start) for _ in range(self.replica_count)),
+            *(asyncio.to_thread(self.provider.start) for _ in range(self.replica_count + self.spare_count)),
             return_exceptions=True,
         )
         servers = [r for r in results if not isinstance(r, BaseException)]
@@ -203,7 +210,8 @@ class EnvPool(Generic[ObsT]):
             await self._http.aclose()
             self._closed = True
             raise errors[0]
-        for server in servers:
+        self.book.spares = servers[self.replica_count :]
+        for server in servers[: self.replica_count]:
             self.book.add(server, await self._health(server.base_url))
         self._health_task = asyncio.create_task(self._health_loop(), name="openenv-pool-health")
         return self
@@ -232,10 +240,10 @@ class EnvPool(Generic[ObsT]):
         for task in tasks:
             task.cancel()
         # a replacement in flight sees `_closing` and stops the server it started
-        await asyncio.gather(*tasks, *self._replacing, return_exceptions=True)
-        await asyncio.gather(
-            *(asyncio.to_thread(slot.server.stop) for slot in self.book.replicas), return_exceptions=True
-        )
+        await asyncio.gather(*tasks, *self._replacing, *self._stopping, return_exceptions=True)
+        servers = [slot.server for slot in self.book.replicas] + self.book.spares
+        self.book.spares = []
+        await asyncio.gather(*(asyncio.to_thread(server.stop) for server in servers), return_exceptions=True)
         if self._http is not None:
             await self._http.aclose()
 
@@ -433,8 +441,16 @@ class EnvPool(Generic[ObsT]):
 
     async def _replace(self, slot: ReplicaSlot) -> None:
         old = slot.server
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(old.stop)
+        self._stop_later(old)
+        while self.book.spares and not self._closing:
+            spare = self.book.spares.pop(0)
+            self._start_spare()
+            health = await self._health(spare.base_url)
+            if health is not None and not self._closing:
+                self.book.replace(slot, spare, health)
+                self._notify()
+                return
+            self._stop_later(spare)
         for attempt in range(self.replace_attempts):
             if self._closing:
                 return
@@ -450,3 +466,32 @@ class EnvPool(Generic[ObsT]):
             self.book.replace(slot, server, await self._health(server.base_url))
             self._notify()
             return
+
+    def _stop_later(self, server: Any) -> None:
+        """Stop a server on a worker thread now; `close()` waits for it."""
+        future = asyncio.get_running_loop().run_in_executor(None, server.stop)
+        self._stopping.add(future)
+        future.add_done_callback(self._stopping.discard)
+
+    def _start_spare(self) -> None:
+        """Start one standby server in the background (tracked like a replacement)."""
+
+        async def start() -> None:
+            for attempt in range(self.replace_attempts):
+                if self._closing:
+                    return
+                try:
+                    server = await asyncio.to_thread(self.provider.start)
+                except Exception:
+                    self.book.replacement_failures += 1
+                    await asyncio.sleep(self.retry.delay(attempt))
+                    continue
+                if self._closing:
+                    await asyncio.to_thread(server.stop)
+                else:
+                    self.book.spares.append(server)
+                return
+
+        task = asyncio.get_running_loop().create_task(start())
+        self._replacing.add(task)
+        task.add_done_callback(self._replacing.discard)

@@ -132,9 +132,12 @@ class SyncEnvPool(Generic[ObsT]):
         acquire_timeout_s: float = 60.0,
         replace: bool = True,
         replace_attempts: int = 5,
+        spares: int = 0,
     ) -> None:
         if not 1 <= replicas <= 4096:
             raise ValueError("replicas must be between 1 and 4096")
+        if not 0 <= spares <= 64:
+            raise ValueError("spares must be between 0 and 64")
         if health_interval_s <= 0 or health_timeout_s <= 0 or acquire_timeout_s < 0:
             raise ValueError("intervals and timeouts must be positive")
         if unhealthy_after < 1 or replace_attempts < 1:
@@ -150,6 +153,7 @@ class SyncEnvPool(Generic[ObsT]):
         self.acquire_timeout_s = acquire_timeout_s
         self.replace = replace
         self.replace_attempts = replace_attempts
+        self.spare_count = spares
         self.book = PoolBook(max_sessions_per_replica)
         self._changed = threading.Condition()
         self._stop = threading.Event()
@@ -165,8 +169,9 @@ class SyncEnvPool(Generic[ObsT]):
         if self._started:
             return self
         self._started = True
-        with ThreadPoolExecutor(max_workers=min(self.replica_count, 32)) as executor:
-            futures = [executor.submit(self.provider.start) for _ in range(self.replica_count)]
+        total = self.replica_count + self.spare_count
+        with ThreadPoolExecutor(max_workers=min(total, 32)) as executor:
+            futures = [executor.submit(self.provider.start) for _ in range(total)]
         servers = [f.result() for f in futures if f.exception() is None]
         errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:
@@ -178,7 +183,8 @@ class SyncEnvPool(Generic[ObsT]):
             assert error is not None
             raise error
         with self._changed:
-            for server in servers:
+            self.book.spares = servers[self.replica_count :]
+            for server in servers[: self.replica_count]:
                 self.book.add(server, self._health(server.base_url))
         self._thread(self._health_loop, "openenv-pool-health")
         return self
@@ -206,9 +212,12 @@ class SyncEnvPool(Generic[ObsT]):
         for thread in list(self._threads):
             if thread is not threading.current_thread():
                 thread.join(60)
-        for slot in self.book.replicas:
+        with self._changed:
+            servers = [slot.server for slot in self.book.replicas] + self.book.spares
+            self.book.spares = []
+        for server in servers:
             with contextlib.suppress(Exception):
-                slot.server.stop()
+                server.stop()
 
     # -- sessions ---------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -398,6 +407,20 @@ class SyncEnvPool(Generic[ObsT]):
     def _replace(self, slot: ReplicaSlot) -> None:
         with contextlib.suppress(Exception):
             slot.server.stop()
+        while not self._closing:
+            with self._changed:
+                spare = self.book.spares.pop(0) if self.book.spares else None
+            if spare is None:
+                break
+            self._thread(self._start_spare, "openenv-pool-spare")
+            health = self._health(spare.base_url)
+            with self._changed:
+                if health is not None and not self._closing:
+                    self.book.replace(slot, spare, health)
+                    self._changed.notify_all()
+                    return
+            with contextlib.suppress(Exception):
+                spare.stop()
         for attempt in range(self.replace_attempts):
             if self._closing:
                 return
@@ -414,6 +437,25 @@ class SyncEnvPool(Generic[ObsT]):
                 if not self._closing:
                     self.book.replace(slot, server, health)
                     self._changed.notify_all()
+                    return
+            server.stop()
+            return
+
+    def _start_spare(self) -> None:
+        for attempt in range(self.replace_attempts):
+            if self._closing:
+                return
+            try:
+                server = self.provider.start()
+            except Exception:
+                with self._changed:
+                    self.book.replacement_failures += 1
+                if self._stop.wait(self.retry.delay(attempt)):
+                    return
+                continue
+            with self._changed:
+                if not self._closing:
+                    self.book.spares.append(server)
                     return
             server.stop()
             return

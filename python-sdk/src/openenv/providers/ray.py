@@ -14,6 +14,9 @@ Contract:
   placement group.
 * The server binds `host` (loopback by default: every node on one machine, as in the tests); on a
   multi-machine cluster pass `host="0.0.0.0"` and the URL names the node's IP.
+* `local_cluster(nodes=2)` starts a real multi-node cluster on this machine (a head and
+  `nodes - 1` more nodes, each a `ray start --block` process group) and always tears it down:
+  for tests, benchmarks and trying things out.
 * `remote_pool(...)` starts an `EnvPool` inside an async Ray actor, so Ray tasks and actors of a
   trainer open sessions and step them by session id (`SessionLostError` reaches them as such).
 
@@ -24,9 +27,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from openenv.errors import ConnectError
@@ -34,7 +44,7 @@ from openenv.providers.base import free_port, wait_until_healthy
 
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
 
-__all__ = ["STRATEGIES", "RayProvider", "RayServer", "remote_pool"]
+__all__ = ["STRATEGIES", "LocalRayCluster", "RayProvider", "RayServer", "local_cluster", "remote_pool"]
 
 
 def _ray() -> Any:
@@ -278,3 +288,103 @@ def remote_pool(provider: Any, replicas: int, *, max_concurrency: int = 1000, **
     actor = ray.remote(num_cpus=0, max_concurrency=max_concurrency)(PoolActor).remote(provider, replicas, options)
     ray.get(actor.start.remote())
     return actor
+
+
+@dataclass
+class LocalRayCluster:
+    """A running `local_cluster`: its GCS address and the node ids, head first."""
+
+    address: str
+    node_ids: list[str]
+    processes: list[subprocess.Popen[bytes]]
+
+
+def _stop_node(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM to `ray start --block` (it stops its node's processes), then SIGKILL its group."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout_s)
+
+
+@contextlib.contextmanager
+def local_cluster(
+    nodes: int = 2,
+    *,
+    cpus_per_node: int = 2,
+    object_store_bytes: int = 80_000_000,
+    runtime_env: dict[str, Any] | None = None,
+    start_timeout_s: float = 90.0,
+) -> Iterator[LocalRayCluster]:
+    """Start a Ray cluster of `nodes` nodes on this machine, connect this process, tear it all down after.
+
+    The head listens on a free loopback port; every node is started with `--block` in its own
+    process group, so stopping it (SIGTERM, then SIGKILL to the group) ends exactly the processes
+    this call started. Node `i > 0` carries the custom resource `node_<i>` (1 unit).
+    """
+    if not 1 <= nodes <= 8:
+        raise ValueError("nodes must be between 1 and 8")
+    ray = _ray()
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    common = [
+        f"--num-cpus={cpus_per_node}",
+        f"--object-store-memory={object_store_bytes}",
+        "--disable-usage-stats",
+        "--node-ip-address=127.0.0.1",
+    ]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    processes: list[subprocess.Popen[bytes]] = []
+    files = contextlib.ExitStack()
+    log = files.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 — closed in the finally below
+
+    def spawn(args: list[str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [ray_cli, "start", "--block", *args, *common],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        processes.append(process)
+        return process
+
+    def fail(why: str) -> ConnectError:
+        log.seek(0)
+        return ConnectError(f"local Ray cluster: {why}\n{log.read()[-3000:].decode(errors='replace')}")
+
+    try:
+        port = free_port()
+        address = f"127.0.0.1:{port}"
+        head = spawn(["--head", f"--port={port}", "--include-dashboard=false"])
+        deadline = time.monotonic() + start_timeout_s
+        while subprocess.run([ray_cli, "status", f"--address={address}"], capture_output=True, env=env).returncode:
+            if head.poll() is not None or time.monotonic() > deadline:
+                raise fail("the head node did not start")
+            time.sleep(0.5)
+        for index in range(1, nodes):
+            spawn([f"--address={address}", f'--resources={{"node_{index}": 1}}'])
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+        while len([n for n in ray.nodes() if n["Alive"]]) < nodes:
+            if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
+                raise fail(f"only {len([n for n in ray.nodes() if n['Alive']])} of {nodes} nodes joined")
+            time.sleep(0.5)
+        alive = [n for n in ray.nodes() if n["Alive"]]
+        ordered = sorted(
+            alive,
+            key=lambda n: (
+                -1
+                if "node:__internal_head__" in n["Resources"]
+                else min((int(k[5:]) for k in n["Resources"] if k.startswith("node_") and k[5:].isdigit()), default=0)
+            ),
+        )
+        yield LocalRayCluster(address, [n["NodeID"] for n in ordered], processes)
+    finally:
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        for process in reversed(processes):
+            _stop_node(process, 20.0)
+        files.close()
