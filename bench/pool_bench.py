@@ -7,7 +7,8 @@ Scenarios (each a fresh pool; the client is this one asyncio process on uvloop):
 * `legacy4`: the same load over 4 `openenv==0.10.0` servers (`interop/legacy_envs/typed_app.py`
   under `.venv-openenv010`, `MAX_CONCURRENT_ENVS` = their share) behind the same pool;
 * `legacy1`: the same load against one 0.10 server (a pool of one replica);
-* `recovery`: `ours4` under load, then replica 0 is SIGKILLed mid-run: the time until every
+* `recovery`: `ours4` (plus `--spares` standby servers, default 1) under load, then replica 0 is
+  SIGKILLed mid-run: the time until every
   affected session has raised `SessionLostError`, the time until the replacement is healthy, the
   count of affected sessions, and a check that none was silently restarted (a further call on each
   still raises);
@@ -64,7 +65,7 @@ class LegacyProvider:
     def start(self) -> Any:
         from interop.legacy_server import start_legacy_server
 
-        return start_legacy_server("typed", max_sessions=self.max_sessions, cpu=None, startup_timeout_s=60)
+        return start_legacy_server("typed", max_sessions=self.max_sessions, cpu=None, startup_timeout_s=180)
 
 
 def ours_provider(max_sessions: int) -> LocalProcessProvider:
@@ -211,6 +212,7 @@ async def run_recovery(pool: EnvPool[Any], args: argparse.Namespace, kill: Calla
         "survivors": len(sessions) - len(affected),
         "all_affected_reported_s": reported_s,
         "replacement_healthy_s": replaced_s,
+        "spares": pool.spare_count,
         "pool_sessions_lost": metrics.sessions_lost,
         "pool_replacements": metrics.replacements,
     }
@@ -228,6 +230,8 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
     share = -(-args.sessions // args.replicas)  # ceil
     retry = RetryPolicy(attempts=8, base_delay_s=0.05, max_delay_s=1.0)
     common: dict[str, Any] = {"retry": retry, "health_interval_s": 0.5, "acquire_timeout_s": 120}
+    if name in ("recovery", "ray-recovery"):
+        common["spares"] = args.spares
     if name in ("ours4", "recovery"):
         pool: EnvPool[Any] = EnvPool(ours_provider(share + 8), args.replicas, **common)
     elif name == "legacy4":
@@ -259,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--recovery-timeout", type=float, default=30.0)
+    parser.add_argument("--spares", type=int, default=1, help="standby servers in the recovery scenarios")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if not 1 <= args.sessions <= 20_000 or not 1 <= args.replicas <= 64:
