@@ -67,6 +67,22 @@ def _tool_model(tool: Any) -> Tool:
     return Tool(name=tool.name, description=tool.description or "", input_schema=schema)
 
 
+def _in_process(server: Any) -> bool:
+    """A FastMCP server object whose tools can be called directly (3.x `call_tool`)."""
+    return type(server).__module__.startswith("fastmcp.") and callable(getattr(server, "call_tool", None))
+
+
+def _client_result(result: Any) -> Any:
+    """A server-side `ToolResult` as `fastmcp.Client.call_tool` returns it (`CallToolResult`)."""
+    from fastmcp.client.client import CallToolResult
+
+    structured = result.structured_content
+    meta = result.meta
+    wrapped = isinstance(meta, dict) and bool(meta.get("fastmcp", {}).get("wrap_result"))
+    data = structured.get("result") if wrapped and isinstance(structured, dict) else structured
+    return CallToolResult(content=result.content, structured_content=structured, meta=meta, data=data, is_error=False)
+
+
 def _classify(message: str) -> ToolErrorType:
     lowered = message.lower()
     if "not found" in lowered or "unknown tool" in lowered:
@@ -86,6 +102,7 @@ class MCPEnvironment(Environment[Any, Any, Any]):
 
         self.mcp_server: Any = mcp_server
         self.mcp_client: Any = Client(mcp_server)
+        self._held: tuple[asyncio.AbstractEventLoop, asyncio.Event, asyncio.Task[None]] | None = None
         self._mode_tools: dict[str, dict[str | None, Callable[..., Any]]] = defaultdict(dict)
         self._mode_tool_schemas: dict[str, dict[str | None, dict[str, Any]]] = defaultdict(dict)
 
@@ -101,10 +118,52 @@ class MCPEnvironment(Environment[Any, Any, Any]):
 
     @asynccontextmanager
     async def mcp_session(self) -> AsyncIterator[Any]:
-        """An open client session (re-entrant: nested uses share one transport)."""
+        """An open client session (re-entrant: nested uses share one transport).
+
+        The first use on an event loop also opens one session held by a task of its own until
+        `close()`, so later calls nest into it instead of connecting again.
+        """
         client = self._require_mcp_client()
+        await self._hold_session(client)
         async with client:
             yield client
+
+    async def _hold_session(self, client: Any) -> None:
+        loop = asyncio.get_running_loop()
+        if self._held is not None and self._held[0] is loop and not self._held[2].done():
+            return
+        stop = asyncio.Event()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        async def hold() -> None:
+            try:
+                async with client:
+                    ready.set_result(None)
+                    await stop.wait()
+            except BaseException as exc:
+                if not ready.done():
+                    ready.set_exception(exc)
+                raise
+
+        task = loop.create_task(hold(), name="mcp-session")
+        self._held = (loop, stop, task)
+        await ready
+
+    def _release_session(self) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        loop, stop, _ = held
+        if loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            stop.set()
+        else:
+            loop.call_soon_threadsafe(stop.set)
 
     @property
     def supports_code_mode(self) -> bool:
@@ -181,6 +240,9 @@ class MCPEnvironment(Environment[Any, Any, Any]):
         return run_async_safely(self._async_handle_call_tool(action, timeout_s=timeout_s))
 
     async def _async_call_tool(self, tool_name: str, arguments: dict[str, Any]) -> Any:
+        server = self._require_mcp_server()
+        if _in_process(server):  # same result and errors as through fastmcp.Client, without the transport
+            return _client_result(await server.call_tool(tool_name, arguments))
         async with self.mcp_session() as client:
             return await client.call_tool(tool_name, arguments)
 
@@ -252,5 +314,6 @@ class MCPEnvironment(Environment[Any, Any, Any]):
         """Handle a non-MCP action."""
 
     def close(self) -> None:
+        self._release_session()
         self.mcp_client = None
         self.mcp_server = None

@@ -1,0 +1,157 @@
+"""Certify the environments of ``interop/legacy_envs/`` on 0.10 and on our runtime, side by side.
+
+For each app of :data:`interop.legacy_server.LEGACY_APPS` and each runtime (``openenv010``: the real
+0.10.0 server; ``ours``: the same module, unchanged, on our runtime in ``.venv-compat``) this starts
+a server on loopback, runs the conformance suite against it (quick options: short timeouts, few
+examples) and then measures sequential steps per second over one base-level WebSocket session with
+the SDK's sync client. :func:`compare` returns one :class:`Row` per app;
+``python -m interop.side_by_side`` prints them as a Markdown table (and ``--json PATH`` writes them).
+Everything is bounded: the suite by its budget, the measurement by ``steps`` and the client's
+timeouts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openenv.client import GenericSyncEnvClient
+from openenv_conformance import Outcome, arun_suite
+from openenv_conformance.target import RunOptions
+
+from interop.legacy_server import LEGACY_APPS, Runtime, start_legacy_server
+
+RUNTIMES: tuple[Runtime, ...] = ("openenv010", "ours")
+QUICK = RunOptions(
+    timeout_s=2.0,
+    budget_s=120.0,
+    sessions=2,
+    perf_steps=20,
+    fuzz_examples=8,
+    schemathesis_examples=5,
+    schemathesis_phases="coverage",
+    schemathesis_paths="^/(reset|step|state|{env_name}/splits)$",
+)
+"""Suite options that keep one run within seconds (the same as the harness's own tests use)."""
+
+Policy = Callable[[dict[str, Any], int], dict[str, Any]]
+
+
+def _tictactoe(observation: dict[str, Any], i: int) -> dict[str, Any]:
+    cell = observation["legal_moves"][0]
+    return {"row": cell // 3, "col": cell % 3}
+
+
+POLICIES: dict[str, Policy] = {
+    "echo": lambda obs, i: {"type": "call_tool", "tool_name": "echo_message", "arguments": {"message": f"m{i}"}},
+    "typed": lambda obs, i: {"direction": "right" if i % 2 == 0 else "left", "amount": 1},
+    "tictactoe": _tictactoe,
+    "code_exec": lambda obs, i: {"code": f"print({i} * 2)"},
+    "notes_mcp": lambda obs, i: {"type": "call_tool", "tool_name": "word_count", "arguments": {"text": "a b c"}},
+}
+"""A valid action for each app, given the last observation (episodes are reset when done)."""
+
+STEPS: dict[str, int] = {"code_exec": 40}
+"""Measured steps per app (default 300; the code executor starts a process per step)."""
+
+
+@dataclass
+class Run:
+    """One app on one runtime: suite outcome counts, MUST failures and steps/s."""
+
+    outcomes: dict[str, int]
+    must_failures: list[str]
+    steps_per_s: float
+    suite_s: float
+
+    @property
+    def passed(self) -> int:
+        return self.outcomes.get(Outcome.PASS.value, 0)
+
+
+@dataclass
+class Row:
+    app: str
+    runs: dict[str, Run] = field(default_factory=dict)
+
+
+def measure_steps(base_url: str, policy: Policy, steps: int) -> float:
+    """Sequential steps/s over one base-level session (resets when an episode ends)."""
+    with GenericSyncEnvClient(base_url, protocol="base", timeout_s=30.0) as client:
+        observation = client.reset(seed=0).observation
+        started = time.perf_counter()
+        for i in range(steps):
+            result = client.step(policy(observation, i))
+            observation = result.observation
+            if result.done:
+                observation = client.reset(seed=i).observation
+        return steps / (time.perf_counter() - started)
+
+
+async def certify(app: str, runtime: Runtime, *, options: RunOptions = QUICK, steps: int | None = None) -> Run:
+    """Start `app` on `runtime`, run the suite, measure steps/s, stop it."""
+    with start_legacy_server(app, runtime=runtime, max_sessions=2) as server:  # type: ignore[arg-type]
+        started = time.perf_counter()
+        report = await arun_suite(server.base_url, options=options)
+        suite_s = time.perf_counter() - started
+        count = steps if steps is not None else STEPS.get(app, 300)
+        rate = await asyncio.to_thread(measure_steps, server.base_url, POLICIES[app], count)
+    outcomes = collections.Counter(case.outcome.value for case in report.cases)
+    failures = [
+        case.id
+        for case in report.cases
+        if case.outcome in (Outcome.FAIL, Outcome.ERROR) and case.level.value == "MUST"
+    ]
+    return Run(dict(outcomes), sorted(failures), rate, suite_s)
+
+
+async def compare(apps: Sequence[str] = tuple(LEGACY_APPS), *, steps: int | None = None) -> list[Row]:
+    rows = []
+    for app in apps:
+        row = Row(app)
+        for runtime in RUNTIMES:
+            row.runs[runtime] = await certify(app, runtime, steps=steps)
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    """The table for the closing note: outcome counts and steps/s on both runtimes."""
+    lines = [
+        "| environment | 0.10: pass / fail+error (MUST) / other | 0.10 steps/s "
+        "| ours: pass / fail+error (MUST) / other | ours steps/s | speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = []
+        for runtime in RUNTIMES:
+            run = row.runs[runtime]
+            other = sum(run.outcomes.values()) - run.passed - len(run.must_failures)
+            cells.append(f"{run.passed} / {len(run.must_failures)} / {other} | {run.steps_per_s:,.0f}")
+        speedup = row.runs["ours"].steps_per_s / row.runs["openenv010"].steps_per_s
+        lines.append(f"| {row.app} | {cells[0]} | {cells[1]} | {speedup:.1f}x |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m interop.side_by_side", description=__doc__.split("\n")[0])
+    parser.add_argument("apps", nargs="*", help=f"apps among {sorted(LEGACY_APPS)} (default: all)")
+    parser.add_argument("--steps", type=int, default=None, help="measured steps per app (default: per app)")
+    parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    rows = asyncio.run(compare(args.apps or tuple(LEGACY_APPS), steps=args.steps))
+    print(markdown(rows))
+    if args.json is not None:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
