@@ -101,7 +101,14 @@ dist: venv
 	$(BIN)/python -m build --no-isolation --outdir dist conformance
 	@ls -l dist
 
-docs: venv
+## The documentation site in site/: certifies every implementation afresh for the results matrix
+## (minutes), rewrites every generated page (RFC index, wire reference, benchmark chart), then
+## builds strictly. `make check` only checks that the committed pages are fresh.
+docs: venv venv-openenv010
+	$(BIN)/python tools/results_matrix.py --run
+	$(BIN)/python tools/rfc_index.py
+	$(BIN)/python tools/wire_reference.py
+	$(BIN)/python tools/bench_chart.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 bench: venv venv-openenv010
