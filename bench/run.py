@@ -19,6 +19,9 @@ records whether it did. Measurements, interleaved side by side for ``--runs`` ro
 * ``async_client``  ``--async-client-sessions`` concurrent sessions of each project's own asyncio
                     client on one event loop in a child process (what a trainer's process pays
                     per step: ``client_cpu_us_op``);
+* ``sync_env_<K>``  K sessions (``--sync-env-sessions``) against a plain ``def`` environment on
+                    its per-session worker thread (``bench/envs/ours_sync.py``) — the way most
+                    0.10 environments are written; 0.10's side is its usual (sync) typed env;
 * every row carries server CPU µs/op from ``/proc``;
 * ``idle``          (once, on a fresh server) N sessions opened, reset and held idle; RSS/session.
 
@@ -51,7 +54,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from bench import measure, node_loadgen, targets
 from bench.node_loadgen import LoadgenError
-from bench.servers import SIDES, Side, start_side
+from bench.servers import OURS_SYNC_APP, SIDES, Side, start_ours, start_side
 from interop.legacy_server import legacy_env, legacy_python
 from interop.server_process import ServerProcess, ServerStartError
 
@@ -73,6 +76,9 @@ def table_rows(concurrency: list[int], py_k: int) -> list[Row]:
         rows.append((name, "server_cpu_us_op", f"server CPU per step {at}", "µs", False))
         rows.append((name, "client_cpu_us_op", f"load generator CPU per step {at}", "µs", False))
     rows += [
+        ("sync_env", "ops_s", "plain sync env on worker threads, aggregate", "steps/s", True),
+        ("sync_env", "p99_ms", "plain sync env, step latency p99", "ms", False),
+        ("sync_env", "server_cpu_us_op", "plain sync env, server CPU per step", "µs", False),
         ("new_session", "p50_ms", "new session + first reset p50", "ms", False),
         ("new_session", "p99_ms", "new session + first reset p99", "ms", False),
         ("new_session", "server_cpu_us_op", "server CPU per new session", "µs", False),
@@ -114,6 +120,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run only these measurements (e.g. async_client sync_client conc_64); idle runs only if named",
     )
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    p.add_argument(
+        "--sync-env-sessions",
+        type=int,
+        default=64,
+        help="sessions against a plain sync environment (ours: bench/envs/ours_sync.py; 0 skips)",
+    )
     p.add_argument("--connects", type=int, default=300, help="new sessions per run")
     p.add_argument("--connect-warmup", type=int, default=20, help="unmeasured new sessions first")
     p.add_argument(
@@ -279,6 +291,7 @@ class Contender:
         self.args = args
         self.cpu = cpu
         self.server: ServerProcess | None = None
+        self.sync_server: ServerProcess | None = None  # ours: the plain sync environment
         self.results: dict[str, Any] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.error: str | None = None
@@ -296,11 +309,19 @@ class Contender:
             startup_timeout_s=self.args.startup_timeout,
         )
         self.results["server_argv"] = self.server.proc.args
+        if self.side == "ours" and self.args.sync_env_sessions and self.sync_server is None:
+            self.sync_server = start_ours(
+                cpu=self.cpu,
+                launcher=self.args.ours_launcher,
+                startup_timeout_s=self.args.startup_timeout,
+                app=OURS_SYNC_APP,
+            )
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        for server in (self.server, self.sync_server):
+            if server is not None:
+                server.stop()
+        self.server = self.sync_server = None
 
     def sync_client_python(self) -> tuple[Path, dict[str, str]]:
         if self.side == "legacy":
@@ -326,6 +347,24 @@ class Contender:
             )
 
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [(f"conc_{k}", conc(k)) for k in a.concurrency]
+        if a.sync_env_sessions and self.side in ("legacy", "ours"):
+            sync_srv = srv if self.side == "legacy" else self.sync_server  # 0.10's typed env is sync already
+            if sync_srv is not None:
+                k_sync = a.sync_env_sessions
+                steps.append(
+                    (
+                        "sync_env",
+                        lambda: node_loadgen.steps(
+                            sync_srv.ws_url,
+                            sync_srv.pid,
+                            k_sync,
+                            duration_s=a.duration,
+                            warmup_s=a.warmup,
+                            reset_frame=reset,
+                            step_frames=frames,
+                        ),
+                    )
+                )
         steps.append(
             (
                 "new_session",

@@ -25,34 +25,35 @@ from interop.server_process import ServerProcess, free_port, start_server_proces
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OURS_APP = "bench.envs.ours_typed:app"
+OURS_SYNC_APP = "bench.envs.ours_sync:app"
 Side = Literal["legacy", "ours", "echo"]
 Launcher = Literal["auto", "serve", "module", "uvicorn"]
 SIDES: tuple[Side, ...] = ("legacy", "ours")
 
 
-def ours_argv(launcher: Launcher, port: int) -> list[str]:
-    """The command line that serves ``OURS_APP`` on ``port`` with the given launcher."""
+def ours_argv(launcher: Launcher, port: int, app: str = OURS_APP) -> list[str]:
+    """The command line that serves ``app`` (default ``OURS_APP``) on ``port`` with the given launcher."""
     python = sys.executable
     console = Path(python).parent / "openenv"
     if launcher == "auto":
         launcher = "serve" if console.exists() else "module"
     address = ["--host", "127.0.0.1", "--port", str(port)]
     if launcher == "serve":
-        return [str(console), "serve", OURS_APP, *address]
+        return [str(console), "serve", app, *address]
     if launcher == "module":
-        return [python, "-m", "openenv", "serve", OURS_APP, *address]
+        return [python, "-m", "openenv", "serve", app, *address]
     quiet = ["--log-level", "warning", "--no-access-log"]
-    return [python, "-m", "uvicorn", OURS_APP, *address, *quiet]
+    return [python, "-m", "uvicorn", app, *address, *quiet]
 
 
-def start_ours(*, cpu: int | None, launcher: Launcher, startup_timeout_s: float) -> ServerProcess:
+def start_ours(*, cpu: int | None, launcher: Launcher, startup_timeout_s: float, app: str = OURS_APP) -> ServerProcess:
     port = free_port()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
     return start_server_process(
-        ours_argv(launcher, port),
+        ours_argv(launcher, port, app),
         port=port,
-        name="ours-typed",
+        name="ours-sync" if app == OURS_SYNC_APP else "ours-typed",
         env=env,
         cwd=REPO_ROOT,
         cpu=cpu,
