@@ -197,3 +197,20 @@ def test_a_reward_call_whose_every_episode_fails_raises(tmp_path: Path) -> None:
             reward(prompts=["a", "b"], completions=["1", "2"])
     finally:
         loop.close()
+
+
+def test_the_seed_articles_example_script_runs(tmp_path: Path) -> None:
+    """`examples/grpo_agent_training.py`: two python_exec_env servers in a pool, one GRPO step."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "examples/grpo_agent_training.py", "--steps", "1", "--output-dir", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "step 1: mean environment reward" in proc.stdout
+    assert "8 completions scored by the environment, 0 failed episodes" in proc.stdout
