@@ -1,6 +1,7 @@
-"""The code of the site's guides runs: every ```python block of the quickstart and of
-docs/guide/*.md is a complete program (it serves its environment on a free loopback port and plays
-it), executed here in a fresh interpreter with a time limit, so a guide cannot drift from the SDK."""
+"""The code of the site's guides runs: every ```python block of the guides this suite owns
+(:data:`PAGES`; other guides are tested by their owners) is a complete program (it serves its
+environment on a free loopback port and plays it), executed here in a fresh interpreter with a
+time limit, so a guide cannot drift from the SDK."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = sorted((ROOT / "docs" / "guide").glob("*.md"))
+PAGES = [ROOT / "docs" / "guide" / name for name in ("writing-an-environment.md", "using-from-a-trainer.md")]
 BLOCK_RE = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 TIMEOUT_S = 60
 
@@ -26,8 +27,6 @@ def blocks() -> list[tuple[str, str]]:
 
 
 def test_every_guide_has_code() -> None:
-    names = {p.name for p in PAGES}
-    assert {"writing-an-environment.md", "using-from-a-trainer.md"} <= names
     assert all(BLOCK_RE.search(p.read_text(encoding="utf-8")) for p in PAGES)
 
 
