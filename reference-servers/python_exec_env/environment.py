@@ -15,14 +15,40 @@ from typing import Any
 
 from openenv import Action, Observation, State
 from openenv.server import Environment, EnvironmentFault
-from pydantic import Field
+from pydantic import ConfigDict, Field, JsonValue
 
 from .episode import DEFAULT_MAX_STEPS, Episode
 from .sandbox import MAX_CODE_BYTES, MAX_TIMEOUT_S, SandboxError, probe_isolation
 
+MARKER_FILE = "openenv_marker.txt"
+# The recipe of the conformance check `concurrency.session_files` (spec OE-SEC-009): write a
+# marker into this session's files; read every marker file the code can reach anywhere.
+SESSION_FILES_RECIPE: dict[str, JsonValue] = {
+    "write": {"code": f"open({MARKER_FILE!r}, 'w').write('{{marker}}')"},
+    "read": {
+        "code": (
+            "import os\n"
+            "found = []\n"
+            "for top, dirs, files in os.walk('/'):\n"
+            "    dirs[:] = [d for d in dirs if os.path.join(top, d) not in ('/proc', '/sys', '/dev')]\n"
+            f"    if {MARKER_FILE!r} in files:\n"
+            "        try:\n"
+            f"            found.append(open(os.path.join(top, {MARKER_FILE!r})).read(100))\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    if len(found) > 100:\n"
+            "        break\n"
+            "print(found)\n"
+        ),
+        "timeout_seconds": 30.0,
+    },
+}
+
 
 class RunCodeAction(Action):
     """Execute a Python snippet in the sandbox."""
+
+    model_config = ConfigDict(json_schema_extra={"x-openenv-session-files": SESSION_FILES_RECIPE})
 
     code: str = Field(max_length=MAX_CODE_BYTES, description="Python source to run.")
     timeout_seconds: float = Field(

@@ -6,6 +6,7 @@ from openenv_conformance.checks import (  # noqa: F401
     determinism,
     episode,
     http,
+    isolation,
     mcp,
     performance,
     robustness,
