@@ -70,6 +70,17 @@ class EnvClient(ABC, Generic[ActT, ObsT, StateT]):
         self._ws: ClientConnection | None = None
         self._ws_loop: asyncio.AbstractEventLoop | None = None
         self._own_loop: asyncio.AbstractEventLoop | None = None
+        self._children: list[EnvClient[Any, Any, Any]] = []
+        self._settings = {
+            "base_url": base_url,
+            "connect_timeout_s": connect_timeout_s,
+            "message_timeout_s": message_timeout_s,
+            "max_message_size_mb": max_message_size_mb,
+            "websocket_ping_interval_s": websocket_ping_interval_s,
+            "websocket_ping_timeout_s": websocket_ping_timeout_s,
+            "mode": mode,
+            "headers": headers,
+        }
 
     @property
     def base_url(self) -> str | None:
@@ -117,6 +128,15 @@ class EnvClient(ABC, Generic[ActT, ObsT, StateT]):
             raise ConnectionError(f"Failed to connect to {self._ws_url}: {exc}") from exc
         self._ws_loop = loop
         return self
+
+    async def new_session(self) -> EnvClient[Any, Any, Any]:
+        """A connected client of the same type on a new session of the same server (closed with this one)."""
+        if self._base_url is None:
+            raise ConnectionError("new_session needs a base_url")
+        child = _clone(self)
+        await child._connect_async()
+        self._children.append(child)
+        return child
 
     def disconnect(self) -> Any:
         return self._dispatch(self._disconnect_async)
@@ -188,6 +208,10 @@ class EnvClient(ABC, Generic[ActT, ObsT, StateT]):
         return self._dispatch(self._close_async)
 
     async def _close_async(self) -> None:
+        children, self._children = self._children, []
+        for child in children:
+            with contextlib.suppress(Exception):
+                await child._close_async()
         await self._disconnect_async()
         if self._provider is not None:
             stop = getattr(self._provider, "stop_container", None) or getattr(self._provider, "stop", None)
@@ -219,3 +243,13 @@ class EnvClient(ABC, Generic[ActT, ObsT, StateT]):
         from openenv.core.sync_client import SyncEnvClient
 
         return SyncEnvClient(self)
+
+
+def _clone(client: EnvClient[Any, Any, Any]) -> EnvClient[Any, Any, Any]:
+    """A fresh instance of `client`'s type with its connection settings (no provider)."""
+    child = type(client).__new__(type(client))
+    EnvClient.__init__(child, **client._settings)  # type: ignore[arg-type]
+    for name, value in vars(client).items():  # subclass attributes set in their own __init__
+        if name not in vars(child):
+            setattr(child, name, value)
+    return child

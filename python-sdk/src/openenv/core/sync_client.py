@@ -58,6 +58,19 @@ class SyncEnvClient(Generic[ActT, ObsT, StateT]):
         state: StateT = self._run(self._async._state_async())
         return state
 
+    def _step_payload(self, action: ActT) -> dict[str, Any]:
+        return self._async._step_payload(action)
+
+    def _parse_result(self, payload: dict[str, Any]) -> StepResult[ObsT]:
+        return self._async._parse_result(payload)
+
+    def _parse_state(self, payload: dict[str, Any]) -> StateT:
+        return self._async._parse_state(payload)
+
+    def new_session(self) -> SyncEnvClient[Any, Any, Any]:
+        """A blocking view of a new session against the same server."""
+        return SyncEnvClient(self._run(self._async.new_session()))
+
     def close(self) -> None:
         try:
             self._run(self._async._close_async())

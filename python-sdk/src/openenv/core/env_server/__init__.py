@@ -15,7 +15,15 @@ from openenv.core.env_server.exceptions import (
     SessionNotFoundError,
 )
 from openenv.core.env_server.http_server import HTTPEnvServer, create_app, create_fastapi_app
-from openenv.core.env_server.interfaces import Environment, Message, ModelTokenizer, TaskProvider, Transform
+from openenv.core.env_server.interfaces import (
+    CompositeTransform,
+    Environment,
+    Message,
+    ModelTokenizer,
+    NullTransform,
+    TaskProvider,
+    Transform,
+)
 from openenv.core.env_server.mcp_environment import MCPEnvironment
 from openenv.core.env_server.mcp_types import (
     RESERVED_TOOL_NAMES,
@@ -73,6 +81,7 @@ __all__ = [
     "BaseMessage",
     "CallToolAction",
     "CallToolObservation",
+    "CompositeTransform",
     "ConcurrencyConfig",
     "ConcurrencyConfigurationError",
     "Environment",
@@ -94,6 +103,7 @@ __all__ = [
     "McpMethod",
     "Message",
     "ModelTokenizer",
+    "NullTransform",
     "NumTasksRequest",
     "Observation",
     "OpenEnvError",

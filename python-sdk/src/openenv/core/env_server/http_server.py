@@ -184,7 +184,30 @@ def create_app(
     return _server.create_app(cast(Any, adapter), name=name, **settings)
 
 
-create_fastapi_app = create_app
+def create_fastapi_app(
+    env: Callable[[], Environment[Any, Any, Any]],
+    action_cls: type[Action],
+    observation_cls: type[Observation],
+    max_concurrent_envs: int | None = None,
+    concurrency_config: ConcurrencyConfig | None = None,
+    env_name: str | None = None,
+    state_cls: type[State] = State,
+    *,
+    mode: ServerMode | str | None = None,
+    reset_observation_cls: type[Observation] | None = None,
+) -> _server.OpenEnvApp:
+    """0.10's app without the web interface: the same app as `create_app` here."""
+    return create_app(
+        env,
+        action_cls,
+        observation_cls,
+        env_name=env_name,
+        max_concurrent_envs=max_concurrent_envs,
+        concurrency_config=concurrency_config,
+        state_cls=state_cls,
+        mode=mode,
+        reset_observation_cls=reset_observation_cls,
+    )
 
 
 class HTTPEnvServer:
@@ -202,7 +225,8 @@ class HTTPEnvServer:
         *,
         reset_observation_cls: type[Observation] | None = None,
     ) -> None:
-        self._max, _ = _session_limit(max_concurrent_envs, concurrency_config)
+        self._max, self._idle = _session_limit(max_concurrent_envs, concurrency_config)
+        self._env = env
         self.app = create_app(
             env,
             action_cls,
@@ -217,3 +241,11 @@ class HTTPEnvServer:
     @property
     def max_concurrent_envs(self) -> int:
         return self._max
+
+    @property
+    def is_concurrency_safe(self) -> bool:
+        return _supports_concurrency(self._env)
+
+    @property
+    def concurrency_config(self) -> ConcurrencyConfig:
+        return ConcurrencyConfig(max_concurrent_envs=self._max, session_timeout=self._idle)

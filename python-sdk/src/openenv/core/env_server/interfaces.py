@@ -21,7 +21,15 @@ from openenv.core.env_server.types import Action, EnvironmentMetadata, Observati
 if TYPE_CHECKING:
     from openenv.core.rubrics import Rubric
 
-__all__ = ["Environment", "Message", "ModelTokenizer", "TaskProvider", "Transform"]
+__all__ = [
+    "CompositeTransform",
+    "Environment",
+    "Message",
+    "ModelTokenizer",
+    "NullTransform",
+    "TaskProvider",
+    "Transform",
+]
 
 ActT = TypeVar("ActT", bound=Action)
 ObsT = TypeVar("ObsT", bound=Observation)
@@ -68,6 +76,25 @@ class Transform(ABC, Generic[ObsT]):
 
     @abstractmethod
     def __call__(self, observation: ObsT) -> ObsT: ...
+
+
+class CompositeTransform(Transform[Observation]):
+    """Applies several transforms in order."""
+
+    def __init__(self, transforms: list[Transform[Any]]):
+        self.transforms = transforms
+
+    def __call__(self, observation: Observation) -> Observation:
+        for transform in self.transforms:
+            observation = transform(observation)
+        return observation
+
+
+class NullTransform(Transform[Observation]):
+    """Returns the observation unchanged."""
+
+    def __call__(self, observation: Observation) -> Observation:
+        return observation
 
 
 class Environment(ABC, Generic[ActT, ObsT, StateT]):

@@ -186,6 +186,22 @@ class MCPEnvironment(Environment[Any, Any, Any]):
                 callables[name] = fn
         return callables
 
+    def execute_code(self, code: str) -> Observation:
+        """0.10's code mode: run `code` with the tools as plain functions; `result` is returned.
+
+        This executes the code in the server process, exactly as 0.10 does — only for trusted
+        agents (a sandboxed executor is `reference-servers/python_exec_env`).
+        """
+        namespace: dict[str, Any] = dict(self.get_callables())
+        local: dict[str, Any] = {}
+        try:
+            exec(code, namespace, local)
+        except SyntaxError as exc:
+            return Observation(done=False, reward=0.0, metadata={"error": f"Syntax error: {exc}"})
+        except Exception as exc:
+            return Observation(done=False, reward=0.0, metadata={"error": str(exc)})
+        return Observation(done=False, reward=0.0, metadata={"result": local.get("result")})
+
     def _validate_tool_names(self, mcp_server: Any) -> None:
         names = set(get_server_tools(mcp_server))
         conflicts = names & RESERVED_TOOL_NAMES

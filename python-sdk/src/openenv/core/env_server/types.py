@@ -11,9 +11,9 @@ failed to encode it). The envelope models (`WS*Message`, `SchemaResponse`, ...) 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from openenv import types as _ours
 
@@ -206,7 +206,7 @@ class WSCloseMessage(BaseMessage):
     type: Literal["close"] = "close"
 
 
-WSIncomingMessage = WSResetMessage | WSStepMessage | WSStateMessage | WSCloseMessage
+WSIncomingMessage = Union[WSResetMessage, WSStepMessage, WSStateMessage, WSCloseMessage]  # noqa: UP007 — 0.10 exports a typing.Union
 
 
 class WSObservationResponse(BaseModel):
@@ -240,6 +240,14 @@ class ConcurrencyConfig(BaseMessage):
 class ServerCapacityStatus(BaseMessage):
     active_sessions: int = Field(ge=0)
     max_sessions: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def check_capacity_bounds(self) -> ServerCapacityStatus:
+        if self.active_sessions > self.max_sessions:
+            raise ValueError(
+                f"active_sessions ({self.active_sessions}) cannot exceed max_sessions ({self.max_sessions})"
+            )
+        return self
 
     @property
     def available_slots(self) -> int:
