@@ -3,7 +3,9 @@
 
 Contract:
 
-* The latest run is the result file whose name sorts last (names are UTC timestamps). Its
+* A run is a result file named by its UTC timestamp (``YYYYMMDDTHHMMSSZ.json``, what ``make bench``
+  writes); other files in the folder (other benchmarks' results) are not plotted. The latest run
+  is the one whose name sorts last. Its
   ``results.<side>.conc_<N>`` blocks (``ops_s``, ``p50_ms``, ``p99_ms``) for ``legacy`` (0.10)
   and ``ours`` become two grouped bar charts (throughput and p99 latency per session count), drawn
   as plain SVG with every bar's value printed on it; its ``targets`` become a table.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from html import escape
@@ -31,12 +34,15 @@ THROUGHPUT_SVG = Path("docs") / "assets" / "bench-throughput.svg"
 LATENCY_SVG = Path("docs") / "assets" / "bench-latency.svg"
 SIDES: tuple[tuple[str, str, str], ...] = (("legacy", "openenv 0.10.0", "#9e9e9e"), ("ours", "this project", "#3f51b5"))
 MAX_RESULT_BYTES = 10 * 1024 * 1024
+RUN_NAME_RE = re.compile(r"^\d{8}T\d{6}Z\.json$")
 
 
 def load_runs(root: Path) -> list[tuple[str, dict[str, Any]]]:
     """(file stem, document) for every result file, oldest first."""
     runs = []
     for path in sorted((root / RESULTS).glob("*.json")):
+        if not RUN_NAME_RE.match(path.name):
+            continue
         if path.stat().st_size > MAX_RESULT_BYTES:
             raise ValueError(f"{path.name}: over {MAX_RESULT_BYTES} bytes")
         try:
