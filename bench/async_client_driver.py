@@ -11,6 +11,10 @@ then every session performs ``N`` steps (closed loop, cycling through ``actions`
 and the driver prints one JSON line ``{"steps", "wall_s", "client_cpu_s"}`` (``steps`` = K × N,
 ``client_cpu_s`` = this process's user+system CPU over the step loop) and exits 0. Any failure
 exits 1 with the reason on stderr. Standalone: imports nothing from the repository.
+
+``--mode rollout`` (``ours`` only) measures ``openenv.rollout.run_rollouts`` instead: after ``GO``,
+``K`` episodes of ``N`` steps each (truncated by the client), ``concurrency=K``, a policy that
+alternates the actions; the window includes each episode's connect and reset.
 """
 
 from __future__ import annotations
@@ -64,6 +68,31 @@ async def _run(impl: str, base_url: str, sessions: int, steps: int, actions: lis
     return {"steps": sessions * steps, "wall_s": wall, "client_cpu_s": cpu}
 
 
+async def _rollout(base_url: str, sessions: int, steps: int, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    from openenv.rollout import run_rollouts
+
+    print("READY", flush=True)
+    go = (await asyncio.to_thread(sys.stdin.readline)).strip()
+    if go != "GO":
+        raise RuntimeError(f"expected GO on stdin, got {go!r}")
+    counter = iter(range(1 << 62))
+
+    async def policy(_: Any) -> dict[str, Any]:
+        return actions[next(counter) % len(actions)]
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    trajectories = await run_rollouts(
+        [base_url], policy, sessions, concurrency=sessions, max_steps=steps, episode_timeout_s=TIMEOUT_S
+    )
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    failed = [t.error for t in trajectories if t.error is not None]
+    if failed:
+        raise RuntimeError(f"{len(failed)} episode(s) failed, first: {failed[0]}")
+    done = sum(len(t.steps) for t in trajectories)
+    return {"steps": done, "wall_s": wall, "client_cpu_s": cpu}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--impl", choices=["legacy", "ours"], required=True)
@@ -72,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, required=True, help="steps per session")
     parser.add_argument("--actions", required=True, help="JSON list of action objects")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--mode", choices=["client", "rollout"], default="client")
     args = parser.parse_args(argv)
     if not 1 <= args.sessions <= MAX_SESSIONS:
         parser.error(f"--sessions must be in 1..{MAX_SESSIONS}")
@@ -80,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     actions = json.loads(args.actions)
     if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
         parser.error("--actions must be a non-empty JSON list of objects")
+    if args.mode == "rollout" and args.impl != "ours":
+        parser.error("--mode rollout needs --impl ours")
     factory = None
     if args.loop == "uvloop":
         import uvloop
@@ -87,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         factory = uvloop.new_event_loop
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            result = runner.run(_run(args.impl, args.base_url, args.sessions, args.steps, actions))
+            if args.mode == "rollout":
+                result = runner.run(_rollout(args.base_url, args.sessions, args.steps, actions))
+            else:
+                result = runner.run(_run(args.impl, args.base_url, args.sessions, args.steps, actions))
     except Exception as exc:
         print(f"async client driver failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -237,11 +237,12 @@ def async_client(
     steps: int,
     timeout_s: float,
     env: dict[str, str],
+    mode: str = "client",
 ) -> dict[str, Any]:
     """``sessions`` concurrent sessions of a project's asyncio client on one event loop, ``steps``
     steps each, run by ``python`` as a child process; ``client_cpu_us_op`` is what a trainer's
-    process pays per step."""
-    argv = [str(python), str(ASYNC_DRIVER), "--impl", impl, "--base-url", base_url]
+    process pays per step. ``mode="rollout"``: the same through ``openenv.rollout.run_rollouts``."""
+    argv = [str(python), str(ASYNC_DRIVER), "--impl", impl, "--base-url", base_url, "--mode", mode]
     argv += ["--sessions", str(sessions), "--steps", str(steps), "--actions", json.dumps(STEP_ACTIONS)]
     return _driven(argv, base_url, pid, sessions * steps, timeout_s, env) | {"sessions": sessions}
 

@@ -19,6 +19,8 @@ records whether it did. Measurements, interleaved side by side for ``--runs`` ro
 * ``async_client``  ``--async-client-sessions`` concurrent sessions of each project's own asyncio
                     client on one event loop in a child process (what a trainer's process pays
                     per step: ``client_cpu_us_op``);
+* ``rollout``       (ours) the same sessions and steps through ``openenv.rollout.run_rollouts``
+                    (policy, trajectories, per-episode bounds; connects and resets included);
 * ``sync_env_<K>``  K sessions (``--sync-env-sessions``) against a plain ``def`` environment on
                     its per-session worker thread (``bench/envs/ours_sync.py``) — the way most
                     0.10 environments are written; 0.10's side is its usual (sync) typed env;
@@ -95,6 +97,8 @@ def table_rows(concurrency: list[int], py_k: int) -> list[Row]:
         ("async_client", "ops_s", "own asyncio client, concurrent sessions", "steps/s", True),
         ("async_client", "server_cpu_us_op", "server CPU per asyncio-client step", "µs", False),
         ("async_client", "client_cpu_us_op", "asyncio client's own CPU per step", "µs", False),
+        ("rollout", "ops_s", "run_rollouts, concurrent episodes", "steps/s", True),
+        ("rollout", "client_cpu_us_op", "run_rollouts CPU per step (trainer side)", "µs", False),
         ("idle", "sessions", "idle sessions held", "sessions", True),
         ("idle", "rss_per_session_kib", "server RSS per idle session", "KiB", False),
     ]
@@ -402,6 +406,15 @@ class Contender:
                         lambda: measure.async_client(python, self.side, srv.base_url, srv.pid, k, n, 300.0, env),
                     )
                 )
+                if self.side == "ours":
+                    steps.append(
+                        (
+                            "rollout",
+                            lambda: measure.async_client(
+                                python, self.side, srv.base_url, srv.pid, k, n, 300.0, env, mode="rollout"
+                            ),
+                        )
+                    )
         if a.only:
             steps = [step for step in steps if step[0] in a.only]
         return steps

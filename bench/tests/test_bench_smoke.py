@@ -77,6 +77,8 @@ def test_bench_both_sides_and_ceiling(tmp_path: Path) -> None:
         assert "error" not in idle, idle
         assert idle["requested"] == idle["sessions"] == 20
         assert idle["rss_after_mib"] > 0 and idle["probe_step_p50_ms"] > 0
+    check_rate_row("ours", "rollout", results["ours"]["rollout"])
+    assert results["ours"]["rollout"]["ops"] == 100 and "rollout" not in results["legacy"]
     assert "idle" not in results["echo"] and "sync_client" not in results["echo"]
 
     assert report["ratios_ours_over_legacy"]["conc_8.ops_s"] > 0
