@@ -2,7 +2,8 @@
 
 Skipped unless `OPENENV_DOCKER_TESTS=1`; the main suite stays fast. The script installs Docker if
 needed, starts a private dockerd, and exits non-zero when any image fails to build, become
-healthy or pass the conformance profiles; its summary lists every server.
+healthy or pass the conformance profiles, or when the adversarial probes fail against the
+python_exec_env container; its summary lists every server and the probes' pytest summary.
 """
 
 from __future__ import annotations
@@ -31,3 +32,6 @@ def test_every_image_builds_runs_and_passes() -> None:
     for server in SERVERS:
         assert server in rows, f"{server} missing from the summary:\n{summary}"
         assert " PASS " in rows[server] or " SKIP " in rows[server], rows[server]
+    # python_exec_env's container also ran the adversarial probes of issue 16 (all must pass).
+    assert "adversarial (python_exec_env container): " in summary, summary
+    assert " passed" in rows["adversarial"] and "failed" not in rows["adversarial"], rows["adversarial"]

@@ -41,3 +41,16 @@ def test_truncated_exactly_at_max_steps_then_refuses() -> None:
 def test_max_steps_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_steps"):
         Episode(max_steps=0)
+
+
+def test_hidden_answer_grades_and_stays_out_of_reach() -> None:
+    episode = Episode(expected_stdout="42\n")
+    try:
+        assert episode.step("print(42)", 5).reward == 1.0
+        assert episode.step("print(41)", 5).reward == -0.5
+        answer = episode.sandbox.grader_dir / "expected_stdout"
+        probe = episode.step(f"print(open({str(answer)!r}).read())", 5)
+        assert probe.reward == -0.5 and "42" not in probe.result.stdout
+        assert probe.result.exit_code == 1  # not there (minimal root) or not readable (uid)
+    finally:
+        episode.close()

@@ -333,3 +333,47 @@ def test_plan_view_is_an_allow_list() -> None:
     for forbidden in ("/etc", "/tmp", "/root", "/home", "/usr", "/work", str(Path(__file__).parents[1])):
         assert forbidden not in bound
     assert all(not p.startswith("/proc") for p in bound)
+
+
+CROSS_READ = (
+    "import glob, json\n"
+    "out = dict()\n"
+    "for path in glob.glob({pattern!r}):\n"
+    "    try:\n"
+    "        out[path] = open(path).read()\n"
+    "    except OSError as exc:\n"
+    "        out[path] = type(exc).__name__\n"
+    "print(json.dumps(out))\n"
+)
+
+
+def _cross_read(reader: Sandbox, victim: Sandbox) -> dict[str, str]:
+    victim.run("open('secret.txt', 'w').write('hidden-answer-42')", timeout_s=5)
+    pattern = str(victim.workdir.parent.parent / "openenv_pyexec_*" / "work" / "secret.txt")
+    result = reader.run(CROSS_READ.format(pattern=pattern), timeout_s=5)
+    seen: dict[str, str] = json.loads(result.stdout)
+    return seen
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid fallback needs a root server")
+def test_without_namespaces_own_uids_keep_sessions_apart() -> None:
+    with (
+        Sandbox(SMALL, use_namespaces=False) as a,
+        Sandbox(SMALL, use_namespaces=False) as b,
+    ):
+        seen = _cross_read(b, a)
+        assert "hidden-answer-42" not in json.dumps(seen), seen
+        assert b.run("pass", timeout_s=5).isolation.sessions == "unreadable"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid fallback needs a root server")
+def test_without_namespaces_a_shared_uid_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same probe with the per-session uid removed: the leak the issue reported."""
+    monkeypatch.setenv("OPENENV_PYEXEC_WEAKEN", "session-uid")
+    with (
+        Sandbox(SMALL, use_namespaces=False) as a,
+        Sandbox(SMALL, use_namespaces=False) as b,
+    ):
+        seen = _cross_read(b, a)
+        assert "hidden-answer-42" in json.dumps(seen), seen
+        assert b.run("pass", timeout_s=5).isolation.sessions == "readable"
