@@ -13,7 +13,8 @@ Contract: the site mirrors the repository paths, so a relative link that works o
   ``spec/`` and ``rfcs/`` and the top-level ``schemas/*.schema.json`` under the same names, and
   generates a root ``index.md`` that points to every part of the site.
 * ``on_page_markdown`` gives every clause of a ``spec/`` page its anchor ``oe-<area>-<nnn>`` by
-  putting an empty ``<a id>`` in front of the clause identifier.
+  putting an empty ``<a id>`` in front of the clause identifier, and shows the ``Key: value``
+  header of an RFC (the lines after its title, up to the first blank line) as a two-column table.
 """
 
 from __future__ import annotations
@@ -148,7 +149,28 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     return Files(mirrored)
 
 
+def rfc_header_table(markdown: str) -> str:
+    """The RFC with its header lines turned into a table (the file itself keeps the lines)."""
+    lines = markdown.split("\n")
+    if not lines or not RFC_TITLE_RE.match(lines[0]):
+        return markdown
+    start = 1
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = start
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    rows = [line.split(": ", 1) for line in lines[start:end]]
+    if not rows or any(len(row) != 2 for row in rows):
+        return markdown
+    escaped = [(key, value.replace("|", "\\|")) for key, value in rows]
+    table = ["| field | value |", "|---|---|", *(f"| **{key}** | {value} |" for key, value in escaped)]
+    return "\n".join([*lines[:start], *table, *lines[end:]])
+
+
 def on_page_markdown(markdown: str, *, page: Page, **_: Any) -> str:
+    if page.file.src_uri.startswith("rfcs/") and RFC_FILE_RE.match(page.file.src_uri.removeprefix("rfcs/")):
+        return rfc_header_table(markdown)
     if not page.file.src_uri.startswith("spec/"):
         return markdown
     return CLAUSE_RE.sub(lambda m: f'{m.group(1)}<a id="{m.group(2).lower()}"></a>**{m.group(2)}**', markdown)

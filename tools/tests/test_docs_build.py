@@ -49,6 +49,12 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "spec" / "clause-index" / "index.html").exists()
     assert (tmp_path / "site" / "rfcs" / "index.html").exists()
     assert (tmp_path / "site" / "docs" / "design" / "index.html").exists()
+    rfc = (tmp_path / "site" / "rfcs" / "0010-request-ids" / "index.html").read_text(encoding="utf-8")
+    assert "<td><strong>Status</strong></td>" in rfc  # the RFC header shown as a table
+    assert 'href="../../spec/versioning/#oe-v1-021"' in rfc
+    nav = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "0015 Session hello and named sessions" in nav  # every RFC added to the navigation
+    assert (tmp_path / "site" / "schemas" / "WsStepRequest.schema.json").is_file()
 
 
 def test_broken_clause_anchor_fails_build(tmp_path: Path) -> None:
