@@ -21,7 +21,10 @@
 #      (OPENENV_PYEXEC_URL); their pytest summary is the "adversarial" line of the summary;
 #   6. always: remove containers, stop dockerd by PID, unmount leftovers, delete the temp dir.
 # Prints one summary line per server and exits 1 if any step failed (2 on a usage error).
-# Arguments: server names (default: echo_env everything python_exec_env gridworld_env node).
+# Arguments: server names (default: echo_env everything python_exec_env gridworld_env node), or
+# `--exec COMMAND [ARGS...]`: steps 1-3 only, then COMMAND runs with DOCKER_HOST (the private
+# engine), OPENENV_BASE_IMAGE (openenv-base:local), OPENENV_WHEELS (the wheels directory) and
+# OPENENV_VERSION set; the script exits with its status after step 5 (used by `openenv build`'s test).
 # Environment: OPENENV_DOCKER_CACHE (default /var/tmp/openenv-docker-cache),
 # OPENENV_DOCKER_REPORTS (default <repo>/reports/docker), OPENENV_DOCKER_PROFILES (core,v1).
 set -euo pipefail
@@ -38,8 +41,15 @@ CERTIFY_TIMEOUT_S=300
 DEBIAN_MIRROR="http://deb.debian.org/debian"
 BASE_PACKAGES="python3,python3-pip,ca-certificates"
 DEFAULT_SERVERS=(echo_env everything python_exec_env gridworld_env node)
+EXEC=()
+if [[ ${1:-} == --exec ]]; then
+    shift
+    [[ $# -gt 0 ]] || { echo "run.sh: --exec needs a command" >&2; exit 2; }
+    EXEC=("$@")
+    set --
+fi
 SERVERS=("$@")
-[[ ${#SERVERS[@]} -gt 0 ]] || SERVERS=("${DEFAULT_SERVERS[@]}")
+[[ ${#SERVERS[@]} -gt 0 || ${#EXEC[@]} -gt 0 ]] || SERVERS=("${DEFAULT_SERVERS[@]}")
 
 log() { printf '[%(%H:%M:%S)T +%4ds] %s\n' -1 "$SECONDS" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -166,6 +176,15 @@ SDK_WHEEL="$(ls "$WHEELS"/openenv-*.whl)"
 find "$CACHE/wheels" -name '*.whl' ! -name 'openenv-*' -exec cp {} "$WHEELS/" \;
 SDK_VERSION="$(basename "$SDK_WHEEL" | cut -d- -f2)"
 log "wheels: $(ls "$WHEELS" | wc -l) files, openenv $SDK_VERSION"
+
+if [[ ${#EXEC[@]} -gt 0 ]]; then
+    log "running: ${EXEC[*]}"
+    exec_rc=0
+    OPENENV_BASE_IMAGE=openenv-base:local OPENENV_WHEELS="$WHEELS" OPENENV_VERSION="$SDK_VERSION" \
+        "${EXEC[@]}" || exec_rc=$?
+    log "command exited with $exec_rc"
+    exit "$exec_rc"
+fi
 
 # -- 4. per server ------------------------------------------------------------------------------
 free_port() {
