@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"runner"},
     {"uvicorn_ws"},
     {"app"},
-    {"http", "websocket"},
+    {"http", "websocket", "tasks_http"},
     {"mcp.jsonrpc", "openapi"},
     {"service"},
     {"mcp.environment", "registry"},

@@ -72,3 +72,8 @@ CLOSE_CODE_FOR: Final[dict[ErrorCode, CloseCode]] = {
     ErrorCode.IDLE_TIMEOUT: CloseCode.GOING_AWAY,
 }
 """The close code a v1 server uses after an error frame with this code (base mode: always 1000)."""
+
+
+def is_finite_number(value: float) -> bool:
+    """Whether a reward is a finite number (not NaN or ±inf): `x - x` is 0 exactly for those."""
+    return value - value == 0

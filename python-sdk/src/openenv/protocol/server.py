@@ -38,6 +38,7 @@ from openenv.protocol.codes import (
     CloseCode,
     ErrorCode,
     Mode,
+    is_finite_number,
 )
 from openenv.protocol.errors import FrameError
 from openenv.protocol.frames import (
@@ -186,7 +187,7 @@ class ServerSession:
         OE-WS-021), never sent as `null`.
         """
         done = bool(terminated or truncated)
-        if reward is not None and reward - reward != 0:  # NaN or ±inf (finite numbers give 0)
+        if reward is not None and not is_finite_number(reward):
             return self._error(
                 ErrorCode.EXECUTION_ERROR,
                 f"the environment produced a non-finite reward ({reward})",

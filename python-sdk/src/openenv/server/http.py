@@ -8,7 +8,6 @@ limit get 413; malformed bodies 422 with a `detail` list; environment failures 5
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import TypeAdapter
 
 from openenv.errors import ServerError
 from openenv.protocol import SUBPROTOCOL_V1
+from openenv.protocol.codes import is_finite_number
 from openenv.server.asgi import Receive, Scope, SendFn
 from openenv.server.faults import InvalidRequest, StepTimedOut, to_wire
 from openenv.server.host import EnvHost, wire_observation
@@ -49,7 +49,7 @@ class HttpError(ServerError):
 def http_response(obs: Observation) -> dict[str, Any]:
     """The body of a 200 reply to `/reset` or `/step` (a non-finite reward is a failure, OE-HTTP-016)."""
     reward = obs.reward
-    if reward is not None and not math.isfinite(reward):
+    if reward is not None and not is_finite_number(reward):
         raise ValueError(f"the environment produced a non-finite reward ({reward})")
     terminated, truncated = obs.episode_flags
     return {

@@ -38,7 +38,8 @@ from openenv.server import carrier as carriers
 from openenv.server.app import OpenEnvApp
 from openenv.server.capacity import Slot
 from openenv.server.service import EnvService
-from openenv.server.websocket import FINISHED, INFINITY, SessionHandler
+from openenv.server.watchdog import FINISHED, INFINITY, is_finished
+from openenv.server.websocket import SessionHandler
 from openenv.transports import wsframes
 from openenv.transports.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameFault, FrameReader
 
@@ -418,7 +419,7 @@ class OpenEnvWebSocketProtocol(BatchedFlowWebSocketProtocol):
         super().connection_lost(exc)
         if self.handler is None or self.carrier is None:
             return
-        if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
+        if not is_finished(self.idle_deadline):  # still watched
             self.idle_deadline = FINISHED
             assert self.service is not None
             self.service.watchdog.forget(self)

@@ -21,6 +21,14 @@ import itertools
 from typing import Protocol
 
 INFINITY = float("inf")
+"""A deadline that never expires (the item is busy: a request is running)."""
+FINISHED = float("nan")
+"""The deadline of an item that is done: the watchdog forgets it."""
+
+
+def is_finished(deadline: float) -> bool:
+    """Whether `deadline` is `FINISHED` (NaN is the one value unequal to itself)."""
+    return deadline != deadline
 
 
 class Watched(Protocol):
@@ -62,7 +70,7 @@ class Watchdog:
         self._live -= 1
         heap = self._heap
         if len(heap) > 2 * self._live + 64:
-            live = [entry for entry in heap if entry[2].deadline() == entry[2].deadline()]  # not NaN
+            live = [entry for entry in heap if not is_finished(entry[2].deadline())]
             heapq.heapify(live)
             self._heap = live
 
@@ -75,7 +83,7 @@ class Watchdog:
         while heap and heap[0][0] <= now:
             _, _, item = heapq.heappop(heap)
             current = item.deadline()
-            if current != current:  # NaN: finished, forget it
+            if is_finished(current):
                 continue
             if current <= now:
                 item.expire()

@@ -26,10 +26,9 @@ from openenv.server.mcp.environment import run_tool_action
 from openenv.server.mcp.jsonrpc import McpDispatcher
 from openenv.server.registry import NamedSession
 from openenv.server.service import EnvService
+from openenv.server.watchdog import FINISHED, INFINITY, is_finished
 
 log = logging.getLogger("openenv.server")
-INFINITY = float("inf")
-FINISHED = float("nan")  # tells the watchdog to forget the session
 
 
 def offered_subprotocols(scope: Scope) -> list[str]:
@@ -268,7 +267,7 @@ class SessionRunner:
             if not handler.closed:
                 await self._serve()
         finally:
-            if self.idle_deadline == self.idle_deadline:  # watched (not yet NaN)
+            if not is_finished(self.idle_deadline):  # still watched
                 self.idle_deadline = FINISHED
                 if self.task is not None:
                     self.service.watchdog.forget(self)
