@@ -211,6 +211,7 @@ async def run_recovery(pool: EnvPool[Any], args: argparse.Namespace, kill: Calla
         "survivors_that_kept_stepping": survivors_progressed,
         "survivors": len(sessions) - len(affected),
         "all_affected_reported_s": reported_s,
+        "pool_marked_replica_failed_s": None if victim.failed_at is None else victim.failed_at - killed,
         "replacement_healthy_s": replaced_s,
         "spares": pool.spare_count,
         "pool_sessions_lost": metrics.sessions_lost,

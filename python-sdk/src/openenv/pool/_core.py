@@ -19,6 +19,7 @@ Contract:
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,7 @@ class ReplicaSlot:
     probe_failures: int = 0
     generation: int = 0
     server_active_sessions: int | None = None
+    failed_at: float | None = None  # `time.monotonic()` of the last failure
 
     @property
     def free(self) -> int:
@@ -228,6 +230,7 @@ class PoolBook:
         if not slot.healthy:
             return []
         slot.healthy = False
+        slot.failed_at = time.monotonic()
         lost = list(slot.sessions)
         slot.sessions.clear()
         self.sessions_lost += len(lost)

@@ -10,7 +10,8 @@ Contract:
   connect error, never sooner than the server's `Retry-After`, at most `retry.attempts` times.
 * Health: `GET /health` on every replica each `health_interval_s`; a refused connection fails the
   replica at once, `unhealthy_after` failed probes in a row otherwise; a session whose connection
-  drops triggers an immediate probe of its replica.
+  drops triggers an immediate probe of its replica. Probes run on the pool's own threads, so an
+  event loop busy with many sessions does not delay failure detection.
 * A failed replica's sessions fail fast: their connections are aborted and every call raises
   `SessionLostError` naming the replica. The pool never opens a new episode in their place. The
   replica is replaced by a ready spare when `spares > 0` (recovery in about one health probe),
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -41,6 +43,7 @@ from openenv.pool._core import (
     RetryPolicy,
     replica_lost,
 )
+from openenv.pool._probe import probe
 from openenv.types import StepResult
 
 ObsT = TypeVar("ObsT")
@@ -181,7 +184,8 @@ class EnvPool(Generic[ObsT]):
         self.spare_count = spares
         self.book = PoolBook(max_sessions_per_replica)
         self._changed: asyncio.Condition | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._http: httpx.Client | None = None
+        self._prober: ThreadPoolExecutor | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._replacing: set[asyncio.Task[Any]] = set()
         self._stopping: set[asyncio.Future[Any]] = set()
@@ -198,7 +202,9 @@ class EnvPool(Generic[ObsT]):
             return self
         self._started = True
         self._changed = asyncio.Condition()
-        self._http = httpx.AsyncClient(timeout=self.health_timeout_s, trust_env=False)
+        self._http = httpx.Client(timeout=self.health_timeout_s, trust_env=False)
+        workers = min(32, self.replica_count + self.spare_count + 1)
+        self._prober = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openenv-pool-probe")
         results = await asyncio.gather(
             *(asyncio.to_thread(self.provider.start) for _ in range(self.replica_count + self.spare_count)),
             return_exceptions=True,
@@ -207,7 +213,7 @@ class EnvPool(Generic[ObsT]):
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             await asyncio.gather(*(asyncio.to_thread(s.stop) for s in servers), return_exceptions=True)
-            await self._http.aclose()
+            self._close_prober()
             self._closed = True
             raise errors[0]
         self.book.spares = servers[self.replica_count :]
@@ -244,8 +250,13 @@ class EnvPool(Generic[ObsT]):
         servers = [slot.server for slot in self.book.replicas] + self.book.spares
         self.book.spares = []
         await asyncio.gather(*(asyncio.to_thread(server.stop) for server in servers), return_exceptions=True)
+        self._close_prober()
+
+    def _close_prober(self) -> None:
+        if self._prober is not None:
+            self._prober.shutdown(wait=False, cancel_futures=True)
         if self._http is not None:
-            await self._http.aclose()
+            self._http.close()
 
     # -- sessions ---------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -368,34 +379,23 @@ class EnvPool(Generic[ObsT]):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _probe_url(self, base_url: str) -> tuple[dict[str, Any] | None, bool]:
+        """`probe()` on a probe thread: (health object or None, connection refused)."""
+        assert self._http is not None and self._prober is not None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._prober, probe, self._http, base_url)
+        except RuntimeError:  # the executor was shut down by close()
+            return None, False
+
     async def _health(self, base_url: str) -> dict[str, Any] | None:
         """`/health`'s object, or None when the server did not answer healthy."""
-        assert self._http is not None
-        try:
-            response = await self._http.get(f"{base_url}/health")
-            body = response.json()
-        except (httpx.HTTPError, ValueError):
-            return None
-        if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "healthy":
-            return None
-        return body
+        return (await self._probe_url(base_url))[0]
 
     async def _probe(self, slot: ReplicaSlot) -> None:
         if not slot.healthy or self._closed:
             return
         generation = slot.generation
-        assert self._http is not None
-        refused = False
-        health: dict[str, Any] | None = None
-        try:
-            response = await self._http.get(f"{slot.base_url}/health")
-            body = response.json()
-            if response.status_code == 200 and isinstance(body, dict) and body.get("status") == "healthy":
-                health = body
-        except httpx.ConnectError:
-            refused = True
-        except (httpx.HTTPError, ValueError):
-            pass
+        health, refused = await self._probe_url(slot.base_url)
         if slot.generation != generation or not slot.healthy:
             return
         if health is not None:

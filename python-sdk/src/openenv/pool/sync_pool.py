@@ -29,6 +29,7 @@ from openenv.pool._core import (
     RetryPolicy,
     replica_lost,
 )
+from openenv.pool._probe import probe
 from openenv.types import StepResult
 
 ObsT = TypeVar("ObsT")
@@ -331,31 +332,15 @@ class SyncEnvPool(Generic[ObsT]):
         thread.start()
 
     def _health(self, base_url: str) -> dict[str, Any] | None:
-        try:
-            response = httpx.get(f"{base_url}/health", timeout=self.health_timeout_s, trust_env=False)
-            body = response.json()
-        except (httpx.HTTPError, ValueError):
-            return None
-        if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "healthy":
-            return None
-        return body
+        with httpx.Client(timeout=self.health_timeout_s, trust_env=False) as http:
+            return probe(http, base_url)[0]
 
     def _probe(self, slot: ReplicaSlot, http: httpx.Client) -> None:
         with self._changed:
             if not slot.healthy or self._closed:
                 return
             generation, url = slot.generation, slot.base_url
-        refused = False
-        health: dict[str, Any] | None = None
-        try:
-            response = http.get(f"{url}/health")
-            body = response.json()
-            if response.status_code == 200 and isinstance(body, dict) and body.get("status") == "healthy":
-                health = body
-        except httpx.ConnectError:
-            refused = True
-        except (httpx.HTTPError, ValueError):
-            pass
+        health, refused = probe(http, url)
         with self._changed:
             if slot.generation != generation or not slot.healthy:
                 return
