@@ -214,3 +214,24 @@ def test_the_seed_articles_example_script_runs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "step 1: mean environment reward" in proc.stdout
     assert "8 completions scored by the environment, 0 failed episodes" in proc.stdout
+
+
+def test_tasksets_load_with_datasets_from_parquet_and_jsonl(tmp_path: Path) -> None:
+    """`openenv.tasks.load_taskset` through Hugging Face `datasets` (installed in this venv)."""
+    from openenv.tasks import TasksetError, load_taskset
+
+    rows = {
+        "id": ["a", "b", "c"],
+        "split": ["train", "train", "test"],
+        "prompt": ["pa", "pb", "pc"],
+        "success": ['{"tests": [["f()", 1]]}', "{}", "{}"],
+    }
+    Dataset.from_dict(rows).to_parquet(str(tmp_path / "tasks.parquet"))
+    Dataset.from_dict(rows).to_json(str(tmp_path / "tasks.jsonl"))
+    for name in ("tasks.parquet", "tasks.jsonl"):
+        tasks = load_taskset(tmp_path / name)
+        assert [t.id for t in tasks] == ["a", "b", "c"] and tasks.splits() == ["train", "test"]
+        assert tasks.get("a").success == {"tests": [["f()", 1]]}
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(TasksetError, match=r"bad\.parquet"):
+        load_taskset(tmp_path / "bad.parquet")

@@ -20,6 +20,7 @@ from openenv.server.config import ServerConfig, manifest_settings
 from openenv.server.environment import Environment
 from openenv.server.http import HttpEndpoints
 from openenv.server.service import EnvFactory, EnvService
+from openenv.server.tasks_http import TaskRoutes
 from openenv.server.websocket import SessionRunner
 
 log = logging.getLogger("openenv.server")
@@ -37,6 +38,7 @@ class OpenEnvApp:
     ) -> None:
         self.service = EnvService(env, config, env_class=env_class)
         self.http = HttpEndpoints(self.service)
+        self.tasks = TaskRoutes.for_service(self.service)  # the Task API, when the env sets `taskset`
 
     @property
     def config(self) -> ServerConfig:
@@ -56,6 +58,9 @@ class OpenEnvApp:
         if kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "http":
+            if self.tasks is not None and self.tasks.handles(scope["path"]):
+                await self.tasks(scope, receive, send)
+                return
             await self.http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
