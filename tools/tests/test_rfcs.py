@@ -122,6 +122,17 @@ def test_rfcs_parse_without_problems() -> None:
     assert all(r.status in rfc_index.STATUSES for r in rfcs)
 
 
+REQUIRED_SECTIONS = ("## Summary", "## Motivation", "## Design", "## Wire impact", "## Alternatives")
+
+
+def test_every_rfc_has_the_template_sections() -> None:
+    rfcs, _ = parse_rfcs(ROOT / "rfcs")
+    missing = {
+        r.path.name: [s for s in REQUIRED_SECTIONS if f"\n{s}" not in r.path.read_text(encoding="utf-8")] for r in rfcs
+    }
+    assert {name: gaps for name, gaps in missing.items() if gaps} == {}
+
+
 def test_index_is_fresh() -> None:
     assert rfc_index.main(["--check"]) == 0
 
