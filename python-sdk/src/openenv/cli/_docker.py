@@ -7,6 +7,7 @@ after a ping, or raises a `CliError` saying how to get one: install the extra, o
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -22,7 +23,8 @@ NO_ENGINE_HINT = (
 
 def engine(timeout_s: float = 10.0) -> Any:
     try:
-        import docker
+        # by name: the checkout's reference-servers/docker/ folder would shadow the SDK for mypy
+        docker: Any = importlib.import_module("docker")
         from docker.errors import DockerException
         from requests.exceptions import RequestException
     except ImportError:
