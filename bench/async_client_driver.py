@@ -14,7 +14,8 @@ exits 1 with the reason on stderr. Standalone: imports nothing from the reposito
 
 ``--mode rollout`` (``ours`` only) measures ``openenv.rollout.run_rollouts`` instead: after ``GO``,
 ``K`` episodes of ``N`` steps each (truncated by the client), ``concurrency=K``, a policy that
-alternates the actions; the window includes each episode's connect and reset.
+alternates the two actions by the observed position (``actions`` must be [right, left]); the
+window includes each episode's connect and reset; ``steps`` is the count the trajectories hold.
 """
 
 from __future__ import annotations
@@ -75,10 +76,10 @@ async def _rollout(base_url: str, sessions: int, steps: int, actions: list[dict[
     go = (await asyncio.to_thread(sys.stdin.readline)).strip()
     if go != "GO":
         raise RuntimeError(f"expected GO on stdin, got {go!r}")
-    counter = iter(range(1 << 62))
 
-    async def policy(_: Any) -> dict[str, Any]:
-        return actions[next(counter) % len(actions)]
+    async def policy(observation: dict[str, Any]) -> dict[str, Any]:
+        # the bench env's line: step back towards 0, so no episode ends before its step budget
+        return actions[0] if observation.get("position", 0) <= 0 else actions[1]
 
     cpu0, t0 = time.process_time(), time.perf_counter()
     trajectories = await run_rollouts(

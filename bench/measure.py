@@ -272,6 +272,7 @@ def _driven(
     if proc.returncode != 0:
         raise BenchError(f"client driver exited with {proc.returncode}")
     wall = result["wall_s"]
+    steps = int(result.get("steps", steps))  # what the driver did (a rollout counts its trajectories)
     return {
         "ops": steps,
         "wall_s": wall,
