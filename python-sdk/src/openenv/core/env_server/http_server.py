@@ -11,7 +11,8 @@ The adaptation (one adapter class per app, one inner environment per session):
 * `reset` keyword arguments the inner `reset` does not accept are dropped (0.10's filtering);
 * `state` reads the inner `state` property; `close` calls the inner `close` once;
 * MCP environments (`MCPEnvironment` subclasses, or `CallToolAction`/`ListToolsAction` as the action
-  class) accept both tool actions as steps, as 0.10 does;
+  class) accept both tool actions as steps, as 0.10 does, and `/schema` describes their reset
+  observation as a plain `Observation` (what their `reset` returns) unless one is given;
 * `max_concurrent_envs` / `concurrency_config` set the session limit; more than one session for an
   environment without `SUPPORTS_CONCURRENT_SESSIONS` raises `ConcurrencyConfigurationError` (0.10).
 
@@ -174,6 +175,8 @@ def create_app(
         probe.close()
     is_mcp = issubclass(inner_cls, MCPEnvironment) or issubclass(action_cls, CallToolAction | ListToolsAction)
     action_type: Any = action_cls
+    if is_mcp and reset_observation_cls is None:
+        reset_observation_cls = Observation  # an MCP environment's reset returns a plain observation
     if is_mcp:
         members = tuple(dict.fromkeys((action_cls, CallToolAction, ListToolsAction)))
         action_type = Union[members]  # noqa: UP007 — a runtime union of the accepted actions
