@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import yaml
+from openenv_conformance.clientcert.scenarios import SCENARIOS
 from openenv_conformance.paths import clause_index_path
 from openenv_conformance.registry import PROFILES, all_checks
 
@@ -34,9 +35,16 @@ def test_every_check_cites_existing_clauses() -> None:
         assert spec.profile in PROFILES and spec.id.startswith(spec.profile + ".")
 
 
+def _cited() -> set[str]:
+    """Clauses cited by a server check or a client scenario."""
+    return {c for spec in all_checks().values() for c in spec.clauses} | {
+        c for sc in SCENARIOS.values() for c in sc.clauses
+    }
+
+
 def test_every_testable_must_and_should_is_covered() -> None:
     index = _index()
-    cited = {c for spec in all_checks().values() for c in spec.clauses}
+    cited = _cited()
     excluded = _excluded()
     uncovered = sorted(
         cid
@@ -51,7 +59,7 @@ def test_every_testable_must_and_should_is_covered() -> None:
 
 def test_exclusions_are_real_and_not_stale() -> None:
     index = _index()
-    cited = {c for spec in all_checks().values() for c in spec.clauses}
+    cited = _cited()
     for cid, reason in _excluded().items():
         assert cid in index, f"excluded clause {cid} does not exist"
         assert isinstance(reason, str) and reason.strip(), f"{cid} has no reason"
@@ -67,3 +75,15 @@ def test_levels_and_sides_match_profiles() -> None:
             assert clause["side"] in ("server", "both"), f"{spec.id} cites {cid} ({clause['side']})"
             if clause["mode"] == "v1":
                 assert spec.profile == "v1", f"{spec.id} cites the v1-only clause {cid}"
+
+
+def test_client_scenarios_cite_testable_client_clauses() -> None:
+    """Client scenarios cite only client/both clauses that exist and are not marked untestable."""
+    index = _index()
+    for sc in SCENARIOS.values():
+        assert sc.clauses, f"{sc.id} cites no clause"
+        assert sc.id.startswith("client.")
+        for cid in sc.clauses:
+            assert cid in index, f"{sc.id} cites unknown clause {cid}"
+            assert index[cid]["side"] in ("client", "both"), f"{sc.id} cites {cid} ({index[cid]['side']})"
+            assert index[cid].get("testable") is not False, f"{sc.id} cites {cid}, which is marked untestable"

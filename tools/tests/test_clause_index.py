@@ -47,7 +47,7 @@ def test_index_entries() -> None:
         assert entry["mode"] in ("base", "v1", "all")
         assert entry["anchor"] == entry["id"].lower()
         assert (ROOT / "spec" / entry["page"]).exists()
-        if entry["side"] == "client":
+        if entry["side"] == "tool":  # client clauses may be testable (client certification)
             assert entry["testable"] is False
 
 

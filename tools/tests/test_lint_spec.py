@@ -126,14 +126,15 @@ def test_undefined_reference(tree: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert rc == 1 and "docs/index.md:3: reference to undefined clause OE-WS-999" in out
 
 
-def test_client_clause_needs_untestable(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tool_clause_needs_untestable(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Client clauses may be testable (client certification); tool clauses never are."""
     edit(
-        tree / "spec/errors.md",
-        "[client, all, untestable] A client MUST dispatch",
-        "[client, all] A client MUST dispatch",
+        tree / "spec/conformance.md",
+        "[tool, all, untestable] Every check MUST end",
+        "[tool, all] Every check MUST end",
     )
     rc, out = run(tree, capsys)
-    assert rc == 1 and "OE-ERR-003: a client clause needs 'untestable'" in out
+    assert rc == 1 and "OE-CONF-001: a tool clause needs 'untestable'" in out
 
 
 def test_broken_link(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,7 @@
-"""Command line: `openenv-conformance run URL [options]`.
+"""Command line: `openenv-conformance run URL [options]` and `openenv-conformance serve-client`.
+
+`serve-client --command "CMD"` certifies a client: it plays scripted servers on loopback, one
+scenario at a time, and runs CMD for each (driver protocol: `conformance/README.md`).
 
 Contract: `main(argv) -> int` returns 0 when no MUST failed (outside the expected-failures list)
 and no expected failure passed; 1 otherwise; 2 for usage errors and an unreachable target (one
@@ -13,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openenv_conformance.model import CaseResult
+from openenv_conformance.model import CaseResult, Report
 from openenv_conformance.registry import PROFILES
 from openenv_conformance.report_files import (
     progress_line,
@@ -61,7 +64,63 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--action", type=lambda t: _json_object(t, "--action"), default=None)
     run.add_argument("--check", action="append", help="run only this check id (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    cl = sub.add_parser("serve-client", help="certify a client: play scripted servers for COMMAND")
+    cl.add_argument("--command", dest="client_command", help="the client driver to run for each scenario")
+    cl.add_argument("--check", action="append", help="run only this scenario id (repeatable)")
+    cl.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    cl.add_argument("--persistent", action="store_true", help="start the driver once; plans go to its stdin")
+    cl.add_argument("--expected-failures", type=Path, help="YAML list of known failures")
+    cl.add_argument("--report-dir", type=Path, help="write report.json, junit.xml, report.html")
+    cl.add_argument("--junit", type=Path, help="JUnit XML output file")
+    cl.add_argument("--html", type=Path, help="HTML report file")
+    cl.add_argument("--json", type=Path, help="JSON report file")
+    cl.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
+
+
+def _write(report: Report, args: argparse.Namespace) -> None:
+    if args.report_dir:
+        write_json(report, args.report_dir / "report.json")
+        write_junit(report, args.report_dir / "junit.xml")
+        write_html(report, args.report_dir / "report.html")
+    if args.json:
+        write_json(report, args.json)
+    if args.junit:
+        write_junit(report, args.junit)
+    if args.html:
+        write_html(report, args.html)
+
+
+def serve_client(args: argparse.Namespace) -> int:
+    from openenv_conformance.clientcert.runner import run_client_suite
+    from openenv_conformance.clientcert.scenarios import SCENARIOS
+
+    if args.list:
+        for sc in SCENARIOS.values():
+            print(f"{sc.id}  [{', '.join(sc.clauses)}]  {sc.title}")
+        return EXIT_OK
+    if not args.client_command:
+        print('openenv-conformance: serve-client needs --command "CMD" (the client driver)', file=sys.stderr)
+        return EXIT_USAGE
+
+    def progress(case: CaseResult, n: int, total: int) -> None:
+        if not args.quiet:
+            print(progress_line(case, n, total), file=sys.stderr, flush=True)
+
+    try:
+        report = run_client_suite(
+            args.client_command,
+            only=args.check,
+            expected_failures=args.expected_failures,
+            progress=progress,
+            persistent=args.persistent,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"openenv-conformance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _write(report, args)
+    print(summary_text(report))
+    return EXIT_OK if report.passed else EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+    if args.command == "serve-client":
+        return serve_client(args)
     try:
         profiles = parse_profiles(args.profile)
     except ValueError as exc:
@@ -106,16 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"openenv-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.report_dir:
-        write_json(report, args.report_dir / "report.json")
-        write_junit(report, args.report_dir / "junit.xml")
-        write_html(report, args.report_dir / "report.html")
-    if args.json:
-        write_json(report, args.json)
-    if args.junit:
-        write_junit(report, args.junit)
-    if args.html:
-        write_html(report, args.html)
+    _write(report, args)
     print(summary_text(report))
     return EXIT_OK if report.passed else EXIT_FAILED
 

@@ -1,14 +1,17 @@
 """Expected-failure lists: checks a given implementation is known to fail, each with a reason.
 
-Contract: the YAML file is `{target: str, failures: [{id, reason[, when_name]}, ...]}`, where
-`when_name` (a string or list of strings) limits an entry to targets whose `/metadata` `name` is
-one of them. Loading rejects unknown check ids, unknown keys, duplicate entries and entries
-without a reason, so a typo cannot silently excuse a failure. `applicable()` picks the entries
-for one target. A listed check that does not fail makes the run fail (a stale entry).
+Contract: the YAML file is `{target: str, failures: [{id, reason[, when_name][, match]}, ...]}`,
+where `when_name` (a string or list of strings) limits an entry to targets whose `/metadata`
+`name` is one of them, and `match` (a regular expression) limits it to failures whose message
+matches: a listed case that fails for another reason is not excused. Loading rejects unknown
+check ids, unknown keys, bad patterns, duplicate entries and entries without a reason, so a typo
+cannot silently excuse a failure. `expectation()` decides one case; `applicable()` lists the
+entries for one target. A listed check that does not fail makes the run fail (a stale entry).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +19,8 @@ from pathlib import Path
 import yaml
 
 MAX_ENTRIES = 1_000
-_KEYS = {"id", "reason", "when_name"}
+_KEYS = {"id", "reason", "when_name", "match"}
+MAX_PATTERN_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,8 @@ class ExpectedFailure:
     id: str
     reason: str
     when_name: tuple[str, ...] = ()
+    match: re.Pattern[str] | None = None
+    """Only failures whose message matches count as expected."""
 
 
 def load_expected_failures(path: Path, known_ids: Iterable[str]) -> list[ExpectedFailure]:
@@ -46,7 +52,7 @@ def load_expected_failures(path: Path, known_ids: Iterable[str]) -> list[Expecte
     seen: set[tuple[str, str]] = set()
     for n, entry in enumerate(entries, 1):
         if not isinstance(entry, dict) or not {"id", "reason"} <= set(entry) <= _KEYS:
-            raise ValueError(f"{path}: entry {n} needs 'id' and 'reason' (optional 'when_name')")
+            raise ValueError(f"{path}: entry {n} needs 'id' and 'reason' (optional 'when_name', 'match')")
         cid, reason, names = entry["id"], entry["reason"], entry.get("when_name", ())
         if not isinstance(cid, str) or cid not in known:
             raise ValueError(f"{path}: entry {n}: unknown check id {cid!r}")
@@ -59,10 +65,35 @@ def load_expected_failures(path: Path, known_ids: Iterable[str]) -> list[Expecte
             if (cid, key) in seen or (cid, "*") in seen or (key == "*" and any(s[0] == cid for s in seen)):
                 raise ValueError(f"{path}: {cid} is listed twice")
             seen.add((cid, key))
-        out.append(ExpectedFailure(cid, reason.strip(), names))
+        pattern = entry.get("match")
+        if pattern is not None and (not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_CHARS):
+            raise ValueError(f"{path}: entry {n} ({cid}): match must be a regular expression of 1-500 characters")
+        try:
+            compiled = re.compile(pattern) if pattern is not None else None
+        except re.error as exc:
+            raise ValueError(f"{path}: entry {n} ({cid}): match is not a valid regular expression: {exc}") from None
+        out.append(ExpectedFailure(cid, reason.strip(), names, compiled))
     return out
 
 
 def applicable(entries: list[ExpectedFailure], env_name: str | None) -> dict[str, str]:
     """Check id → reason for the entries that apply to a target named `env_name`."""
     return {e.id: e.reason for e in entries if not e.when_name or env_name in e.when_name}
+
+
+def expectation(
+    entries: list[ExpectedFailure], case_id: str, env_name: str | None, message: str, *, failed: bool
+) -> tuple[str | None, str | None]:
+    """(reason the case is expected to fail, note when its failure is not the listed one).
+
+    An entry with `match` excuses only a failure (`failed`) whose message matches it: a listed case
+    that failed for another reason gets no excuse, and the note says so. A case that did not fail
+    keeps the reason, so the entry is reported stale.
+    """
+    for entry in entries:
+        if entry.id != case_id or (entry.when_name and env_name not in entry.when_name):
+            continue
+        if failed and entry.match is not None and entry.match.search(message) is None:
+            return None, f"listed as an expected failure matching /{entry.match.pattern}/, but it failed otherwise"
+        return entry.reason, None
+    return None, None

@@ -24,7 +24,7 @@ from openenv_conformance import __version__
 from openenv_conformance.clauses import ClauseIndex
 from openenv_conformance.context import CaseContext, RunState
 from openenv_conformance.discovery import Discovery, discover
-from openenv_conformance.expected import applicable, load_expected_failures
+from openenv_conformance.expected import ExpectedFailure, expectation, load_expected_failures
 from openenv_conformance.model import CaseResult, Level, Outcome, Report
 from openenv_conformance.paths import clause_index_path
 from openenv_conformance.registry import PROFILES, CheckSpec, all_checks
@@ -142,9 +142,9 @@ async def arun_suite(
     found: Discovery = await discover(setup)
     await setup.aclose()
     run.cache["discovery"] = found
-    expected = (
-        applicable(entries, found.env_name) if entries is not None else dict(expected_failures or {})  # type: ignore[arg-type]
-    )
+    if entries is None:  # a plain {id: reason} mapping (or none)
+        plain = expected_failures if isinstance(expected_failures, dict) else {}
+        entries = [ExpectedFailure(k, v) for k, v in plain.items()]
     notes = [f"discovery: {p}" for p in found.problems]
     if found.is_mcp_env:
         notes.append(f"MCP environment; tools: {', '.join(t.name for t in found.tools) or 'none'}")
@@ -162,8 +162,10 @@ async def arun_suite(
             )  # fmt: skip
         else:
             result = await _run_case(spec, run, index, level, deadline)
-        if spec.id in expected:
-            result.expected_failure = expected[spec.id]
+        failed = result.outcome in (Outcome.FAIL, Outcome.ERROR)
+        result.expected_failure, mismatch = expectation(entries, spec.id, found.env_name, result.message, failed=failed)
+        if mismatch:
+            result.message = f"{result.message} ({mismatch})"
         durations[spec.profile] += result.duration_ms
         results.append(result)
         if progress is not None:
