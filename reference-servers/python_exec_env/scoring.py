@@ -1,13 +1,14 @@
 """The hidden-test-suite scorer of python_exec_env's tasks (`task_env`).
 
 `run_hidden_tests(sandbox, code, tests)` runs, in one sandboxed process, the submitted code and
-then each hidden test — a Python expression over the names the code defined, and the value it must
-equal (JSON-comparable) — and reads back how many passed. The harness prints its result as the last
-line of stdout after a per-run random marker; the submission's own output comes before it and is
-returned without that line. Known limit: the tests run in the submission's process, so a
-submission that inspects its own script can forge the marker line; the scorer then sees a made-up
-result (the sandbox still contains the process). Bounded: at most `MAX_TESTS` tests, each
-expression at most `MAX_EXPRESSION` characters.
+then each hidden test's expression — a Python expression over the names the code defined — and
+reads back the values; the server compares them with the expected values, which never enter the
+sandbox (spec OE-SEC-010: the code cannot read the answers that score it; it sees only the
+expressions, as any caller of its functions would). A value counts only if it survives a JSON
+round trip unchanged. The harness prints the values as the last line of stdout after a per-run
+random marker; the submission's own output comes before it and is returned without that line. A
+submission that forges that line gains nothing it could not get by returning the values itself.
+Bounded: at most `MAX_TESTS` tests, each expression at most `MAX_EXPRESSION` characters.
 """
 
 from __future__ import annotations
@@ -25,18 +26,19 @@ MAX_EXPRESSION = 1000
 RUN_TIMEOUT_S = 10.0
 
 _HARNESS = """
-def __openenv_hidden_tests(__tests, __marker):
+def __openenv_hidden_tests(__exprs, __marker):
     import json as __json
-    __passed = 0
-    for __expr, __expected in __tests:
+    __values = []
+    for __expr in __exprs:
         try:
-            if eval(__expr, globals()) == __expected:
-                __passed += 1
+            __value = eval(__expr, globals())
+            __text = __json.dumps(__value)
+            __values.append([True, __text] if __json.loads(__text) == __value else [False, None])
         except BaseException:
-            pass
-    print(__marker + __json.dumps({{"passed": __passed, "total": len(__tests)}}), flush=True)
+            __values.append([False, None])
+    print(__marker + __json.dumps(__values), flush=True)
 
-__openenv_hidden_tests({tests}, {marker})
+__openenv_hidden_tests({exprs}, {marker})
 """
 
 
@@ -68,6 +70,24 @@ def _checked(tests: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _count_passed(line: str, expected: list[Any]) -> int:
+    """How many of the reported values equal the expected ones (compared here, in the server)."""
+    try:
+        values = json.loads(line)
+    except ValueError:
+        return 0
+    if not isinstance(values, list) or len(values) != len(expected):
+        return 0
+    passed = 0
+    for item, want in zip(values, expected, strict=True):
+        if isinstance(item, list) and len(item) == 2 and item[0] is True and isinstance(item[1], str):
+            try:
+                passed += json.loads(item[1]) == want
+            except ValueError:
+                continue
+    return passed
+
+
 def run_hidden_tests(sandbox: Sandbox, code: str, tests: Any) -> HiddenTestResult:
     """Run `code`, then `tests`, in `sandbox`; the submission's exceptions count as failures."""
     checked = _checked(tests)
@@ -76,18 +96,14 @@ def run_hidden_tests(sandbox: Sandbox, code: str, tests: Any) -> HiddenTestResul
         "try:\n    exec(compile(" + repr(code) + ", '<submission>', 'exec'))\n"
         "except BaseException as __error:\n"
         "    import traceback as __tb\n    __tb.print_exc()\n"
-        + _HARNESS.format(tests=repr(json.loads(json.dumps(checked))), marker=repr(marker))
+        + _HARNESS.format(exprs=repr([expr for expr, _ in checked]), marker=repr(marker))
     )
     run = sandbox.run(program, RUN_TIMEOUT_S)
     passed, total = 0, len(checked)
     lines = run.stdout.splitlines(keepends=True)
     for index in range(len(lines) - 1, -1, -1):
         if lines[index].startswith(marker):
-            try:
-                summary = json.loads(lines[index][len(marker) :])
-                passed = min(int(summary["passed"]), total)
-            except (ValueError, KeyError, TypeError):
-                passed = 0
+            passed = _count_passed(lines[index][len(marker) :], [want for _, want in checked])
             del lines[index]
             break
     return HiddenTestResult(passed, total, replace(run, stdout="".join(lines)))
