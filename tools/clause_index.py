@@ -37,6 +37,8 @@ AREAS: tuple[str, ...] = (
     "SEC",
     "CONF",
     "LEG",
+    "RWD",
+    "TASK",
 )
 SIDES: tuple[str, ...] = ("server", "client", "both", "tool")
 MODES: tuple[str, ...] = ("base", "v1", "all")
