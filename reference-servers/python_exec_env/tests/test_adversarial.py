@@ -15,6 +15,7 @@ and the reported isolation to show the weakening.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -75,12 +76,28 @@ def _free_port() -> int:
         return port
 
 
+@functools.cache
 def _nonroot_possible() -> str | None:
+    """Why the non-root server cannot run here (None when it can): it needs root to switch to uid
+    65533, and a system interpreter of this version that can import the server as that uid."""
     if os.geteuid() != 0:
         return "the test runs as non-root already: the root-started non-root server needs root"
     if not os.access(SYSTEM_PYTHON, os.X_OK):
         return f"{SYSTEM_PYTHON} missing"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": _pythonpath()}
+    code = f"import sys; assert sys.version_info[:2] == {tuple(sys.version_info[:2])}; import python_exec_env.server"
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, "-c", code], cwd="/", env=env, user=NONROOT_UID, group=NONROOT_UID,
+        extra_groups=[], capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return f"uid {NONROOT_UID} cannot import the server with {SYSTEM_PYTHON}: {proc.stderr.strip()[-300:]}"
     return None
+
+
+def _pythonpath() -> str:
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    return os.pathsep.join([str(SERVERS), SDK_SRC, *site])
 
 
 class Server:
@@ -91,8 +108,7 @@ class Server:
         env = {"PATH": "/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(self.port), "LANG": "C.UTF-8"}
         if weaken:
             env["OPENENV_PYEXEC_WEAKEN"] = weaken
-        site = [p for p in sys.path if p.endswith("site-packages")]
-        env["PYTHONPATH"] = os.pathsep.join([str(SERVERS), SDK_SRC, *site])
+        env["PYTHONPATH"] = _pythonpath()
         if mode == "root":
             argv, user = [sys.executable, "-m", "python_exec_env.server"], None
         else:
@@ -194,10 +210,12 @@ def _remove_markers() -> Iterator[None]:
 @pytest.mark.parametrize("probe", sorted(PROBES))
 def test_probe_finds_no_breach(servers: dict[tuple[str, str], Server], mode: str, probe: str, tmp_path: Path) -> None:
     rig = _rig(servers, mode, "", tmp_path)
-    breaches = PROBES[probe](rig)
-    assert breaches == [], f"{probe} ({mode}): {breaches}"
     with rig.session() as s:
         isolation = s.isolation
+    if isolation["filesystem"] != "minimal-root" and mode != "external":
+        pytest.skip(f"this host gives the {mode} server no namespaces ({isolation}); test_sandbox covers the fallback")
+    breaches = PROBES[probe](rig)
+    assert breaches == [], f"{probe} ({mode}): {breaches}"
     # What held is what the report says: with namespaces, the minimal root hides other sessions.
     assert isolation["filesystem"] == "minimal-root", isolation
     assert isolation["sessions"] == "invisible", isolation
