@@ -31,6 +31,7 @@ KINDS = (
     "io.k8s.api.apps.v1.Deployment",
     "io.k8s.api.policy.v1.PodDisruptionBudget",
     "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
 )
 REF_PREFIX = "#/$defs/"  # references inside `_definitions.json` are local
 

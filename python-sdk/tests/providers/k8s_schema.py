@@ -19,6 +19,9 @@ KIND_DEFINITIONS = {
     ("v1", "Status"): "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
     ("apps/v1", "Deployment"): "io.k8s.api.apps.v1.Deployment",
     ("policy/v1", "PodDisruptionBudget"): "io.k8s.api.policy.v1.PodDisruptionBudget",
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): (
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition"
+    ),
 }
 
 

@@ -26,6 +26,12 @@ from tests.providers.k8s_schema import validate
 
 RECORDED = json.loads((Path(__file__).parent / "k8s_recorded" / "responses.json").read_text())
 PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[a-z0-9-]+)/(?P<kind>pods|services)(?:/(?P<name>[a-z0-9-]+))?$")
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sandboxclaims.extensions.agents.x-k8s.io"
+CUSTOM_PATH = re.compile(
+    r"^/apis/(?P<group>[a-z0-9.-]+)/v1beta1/namespaces/(?P<ns>[a-z0-9-]+)/(?P<kind>sandboxclaims|sandboxes)"
+    r"(?:/(?P<name>[a-z0-9-]+))?$"
+)
+META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
 class FakeApiServer:
@@ -35,6 +41,8 @@ class FakeApiServer:
         self.requests: list[tuple[str, str, Any]] = []
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.pod_script: list[str] = ["pod_ready"]
+        self.claim_script: list[str] = ["claim_ready"]
+        self.crds_installed = False
         self.refuse_create: str | None = None
         self.reads = 0
         server = self
@@ -70,11 +78,47 @@ class FakeApiServer:
         text = json.dumps(recorded["body"]).replace("$NAME", name).replace("$NAMESPACE", namespace)
         self.answer(handler, recorded["code"], json.loads(text))
 
+    def send_custom(self, handler: BaseHTTPRequestHandler, code: int, body: dict[str, Any]) -> None:
+        validate(body["metadata"], META)  # no agent-sandbox CRD schema is vendored: metadata only
+        data = json.dumps(body).encode()
+        handler.send_response(code)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def handle_custom(self, handler: BaseHTTPRequestHandler, method: str, match: Any, body: Any) -> None:
+        ns, kind, name = match["ns"], match["kind"], match["name"]
+        if kind == "sandboxes":
+            text = json.dumps(RECORDED["sandbox_warm"]["body"]).replace("$NAMESPACE", ns)
+            return self.send_custom(handler, 200, json.loads(text))
+        if method == "POST":
+            validate(body["metadata"], META)
+            stored = copy.deepcopy(body)
+            stored["metadata"].update(RECORDED["claim_created"]["metadata"])
+            self.objects[(ns, kind, body["metadata"]["name"])] = stored
+            return self.send_custom(handler, 201, stored)
+        stored = self.objects.get((ns, kind, name))
+        if stored is None:
+            return self.status(handler, "not_found", name, ns)
+        if method == "GET":
+            step = self.claim_script[min(self.reads, len(self.claim_script) - 1)]
+            self.reads += 1
+            stored["status"] = RECORDED[step]["status"]
+            return self.send_custom(handler, 200, stored)
+        del self.objects[(ns, kind, name)]
+        return self.send_custom(handler, 200, stored)
+
     def handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = json.loads(handler.rfile.read(length)) if length else None
         path = handler.path.split("?")[0]
         self.requests.append((method, path, body))
+        if path == CRD_PATH:
+            return self.status(handler, "crd_sandboxclaims" if self.crds_installed else "not_found", "x", "x")
+        custom = CUSTOM_PATH.match(path)
+        if custom:
+            return self.handle_custom(handler, method, custom, body)
         match = PATH.match(path)
         assert match, path
         ns, kind, name = match["ns"], match["kind"], match["name"]
@@ -247,3 +291,48 @@ def test_manifests_of_every_option_combination_validate() -> None:
     validate(pod)
     validate(full.service_manifest("openenv-111111111111"))
     assert pod["spec"]["containers"][0]["args"] == ["--max-sessions", "64"]
+
+
+def test_warm_pool_without_the_crds_falls_back_to_pod_and_service(api: FakeApiServer) -> None:
+    server = provider(api, warm_pool="echo-pool").start()
+    assert [(m, p) for m, p, _ in api.requests][:3] == [
+        ("GET", CRD_PATH),
+        ("POST", "/api/v1/namespaces/rl-envs/pods"),
+        ("POST", "/api/v1/namespaces/rl-envs/services"),
+    ]
+    server.stop()
+
+
+def test_warm_pool_claims_a_sandbox_where_the_crds_are_installed(api: FakeApiServer) -> None:
+    api.crds_installed = True
+    api.claim_script = ["claim_pending", "claim_pending", "claim_ready"]
+    kube = provider(api, warm_pool="echo-pool")
+    assert kube.uses_claims()
+    server = kube.start()
+    name = server.name
+    claims = "/apis/extensions.agents.x-k8s.io/v1beta1/namespaces/rl-envs/sandboxclaims"
+    assert [(m, p) for m, p, _ in api.requests] == [
+        ("GET", CRD_PATH),
+        ("POST", claims),
+        ("GET", f"{claims}/{name}"),
+        ("GET", f"{claims}/{name}"),
+        ("GET", f"{claims}/{name}"),
+        ("GET", "/apis/agents.x-k8s.io/v1beta1/namespaces/rl-envs/sandboxes/warm-echo-7xk2p"),
+    ]
+    claim = api.requests[1][2]
+    assert claim["apiVersion"] == "extensions.agents.x-k8s.io/v1beta1" and claim["kind"] == "SandboxClaim"
+    assert claim["spec"] == {"warmPoolRef": {"name": "echo-pool"}}
+    assert claim["metadata"]["labels"]["openenv.dev/replica"] == name
+    assert server.base_url == "http://warm-echo-7xk2p.rl-envs.svc.cluster.local:8000"  # status.serviceFQDN
+    api.requests.clear()
+    server.stop()
+    assert [(m, p) for m, p, _ in api.requests] == [("DELETE", f"{claims}/{name}")]
+    server.stop()  # idempotent
+
+
+def test_a_claim_that_expires_is_reported_and_deleted(api: FakeApiServer) -> None:
+    api.crds_installed = True
+    api.claim_script = ["claim_pending", "claim_expired"]
+    with pytest.raises(ConnectError, match="ClaimExpired"):
+        provider(api, warm_pool="echo-pool").start()
+    assert not api.objects and api.requests[-1][0] == "DELETE"

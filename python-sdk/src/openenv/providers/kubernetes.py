@@ -13,6 +13,12 @@ Contract:
   not ready within `ready_timeout_s` raises `ConnectError` naming the reason; its Pod and
   Service are deleted first. An API error raises `ConnectError` with the API's status message.
 * `KubernetesServer.stop()` deletes the Service and the Pod (404 ignored; idempotent).
+* Warm pools: with `warm_pool="NAME"`, where the `agent-sandbox` CRDs are installed (the
+  `sandboxclaims.extensions.agents.x-k8s.io` CustomResourceDefinition exists), `start()` instead
+  creates a `SandboxClaim` (`extensions.agents.x-k8s.io/v1beta1`, `spec.warmPoolRef.name`), waits
+  for its `Ready` condition (a terminal `Ready=False` reason raises `ConnectError`), reads the
+  claimed Sandbox's name from `status.sandbox.name` and its `status.serviceFQDN`, and `stop()`
+  deletes the claim. Where the CRDs are absent it falls back to a Pod and a Service.
 * `pod_manifest(name)` and `service_manifest(name)` give the objects as the API receives them
   (plain dicts), for review or for `kubectl apply`.
 * Options are checked when the provider is made: a bad name, label, pull policy, port or
@@ -34,7 +40,7 @@ from typing import Any
 
 from openenv.errors import ConnectError
 
-__all__ = ["KubernetesProvider", "KubernetesServer"]
+__all__ = ["KubernetesProvider", "KubernetesServer", "SandboxClaimServer"]
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 RESOURCE_KINDS = ("requests", "limits")
@@ -42,6 +48,22 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 REPLICA_LABEL = "openenv.dev/replica"
+CLAIM_GROUP, CLAIM_VERSION, CLAIM_PLURAL = "extensions.agents.x-k8s.io", "v1beta1", "sandboxclaims"
+SANDBOX_GROUP, SANDBOX_VERSION, SANDBOX_PLURAL = "agents.x-k8s.io", "v1beta1", "sandboxes"
+CLAIM_CRD = f"{CLAIM_PLURAL}.{CLAIM_GROUP}"
+# Ready=False reasons of a SandboxClaim that its controller does not recover from by itself
+TERMINAL_CLAIM_REASONS = frozenset(
+    {
+        "InvalidMetadata",
+        "EnvVarsInjectionRejected",
+        "VolumeClaimTemplatesError",
+        "ClaimExpired",
+        "SandboxExpired",
+        "InvalidConfiguration",
+        "PodFailed",
+        "PodSucceeded",
+    }
+)
 WAITING_ERRORS = (
     "ErrImagePull",
     "ImagePullBackOff",
@@ -81,6 +103,31 @@ class KubernetesServer:
     def stop(self) -> None:
         """Delete the Service and the Pod (404 ignored); idempotent."""
         _delete(self.core, self.name, self.namespace)
+
+
+@dataclass
+class SandboxClaimServer:
+    """A Sandbox claimed from an agent-sandbox warm pool by `KubernetesProvider`."""
+
+    base_url: str
+    name: str
+    namespace: str
+    sandbox: str
+    custom: Any
+
+    def stop(self) -> None:
+        """Delete the SandboxClaim (404 ignored); idempotent. The controller releases the Sandbox."""
+        _delete_claim(self.custom, self.name, self.namespace)
+
+
+def _delete_claim(custom: Any, name: str, namespace: str) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        custom.delete_namespaced_custom_object(CLAIM_GROUP, CLAIM_VERSION, namespace, CLAIM_PLURAL, name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise ConnectError(f"deleting SandboxClaim {name} in {namespace} failed: {_reason(exc)}") from None
 
 
 def _delete(core: Any, name: str, namespace: str) -> None:
@@ -127,6 +174,7 @@ class KubernetesProvider:
         ready_timeout_s: bound on the Pod becoming ready.
         poll_interval_s: time between readiness polls.
         url_template: `{service}`, `{namespace}` and `{port}` are filled in.
+        warm_pool: an agent-sandbox `SandboxWarmPool` to claim from where its CRDs are installed.
         api_client: a `kubernetes.client.ApiClient`; default: in-cluster config, else kubeconfig.
     """
 
@@ -146,7 +194,9 @@ class KubernetesProvider:
     ready_timeout_s: float = 300.0
     poll_interval_s: float = 1.0
     url_template: str = "http://{service}.{namespace}.svc.cluster.local:{port}"
+    warm_pool: str | None = None
     api_client: Any = None
+    _claims: bool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.image or any(c.isspace() for c in self.image):
@@ -169,7 +219,7 @@ class KubernetesProvider:
             for resource, amount in amounts.items():
                 if not isinstance(amount, str) or not amount:
                     raise ValueError(f"resources[{kind!r}][{resource!r}]: give the quantity as a string, e.g. '500m'")
-        for name in (self.runtime_class_name, self.service_account_name, *self.image_pull_secrets):
+        for name in (self.runtime_class_name, self.service_account_name, self.warm_pool, *self.image_pull_secrets):
             if name is not None and (len(name) > 253 or not all(_DNS_LABEL.match(p) for p in name.split("."))):
                 raise ValueError(f"{name!r} is not a valid object name")
         if self.run_as_user is not None and self.run_as_user < 1:
@@ -269,9 +319,38 @@ class KubernetesProvider:
             self.api_client = k8s.ApiClient()
         return k8s.CoreV1Api(self.api_client)
 
-    def start(self) -> KubernetesServer:
+    def claim_manifest(self, name: str) -> dict[str, Any]:
+        """The SandboxClaim as the API server receives it (warm-pool mode)."""
+        return {
+            "apiVersion": f"{CLAIM_GROUP}/{CLAIM_VERSION}",
+            "kind": "SandboxClaim",
+            "metadata": {"name": name, "namespace": self.namespace, "labels": self._labels(name)},
+            "spec": {"warmPoolRef": {"name": self.warm_pool}},
+        }
+
+    def uses_claims(self) -> bool:
+        """Whether `start()` claims from the warm pool: `warm_pool` is set and the CRD is installed."""
+        if self.warm_pool is None:
+            return False
+        if self._claims is None:
+            from kubernetes.client.exceptions import ApiException
+
+            self._core()
+            extensions = _client().ApiextensionsV1Api(self.api_client)
+            try:
+                extensions.read_custom_resource_definition(CLAIM_CRD)
+                self._claims = True
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise ConnectError(f"looking up the {CLAIM_CRD} CRD failed: {_reason(exc)}") from None
+                self._claims = False
+        return self._claims
+
+    def start(self) -> KubernetesServer | SandboxClaimServer:
         from kubernetes.client.exceptions import ApiException
 
+        if self.uses_claims():
+            return self._claim()
         core = self._core()
         name = f"{self.name_prefix}-{uuid.uuid4().hex[:12]}"
         try:
@@ -289,6 +368,57 @@ class KubernetesProvider:
             raise
         url = self.url_template.format(service=name, namespace=self.namespace, port=self.port)
         return KubernetesServer(url, name, self.namespace, core)
+
+    def _claim(self) -> SandboxClaimServer:
+        from kubernetes.client.exceptions import ApiException
+
+        custom = _client().CustomObjectsApi(self.api_client)
+        name = f"{self.name_prefix}-{uuid.uuid4().hex[:12]}"
+        try:
+            custom.create_namespaced_custom_object(
+                CLAIM_GROUP, CLAIM_VERSION, self.namespace, CLAIM_PLURAL, self.claim_manifest(name)
+            )
+        except ApiException as exc:
+            raise ConnectError(f"creating SandboxClaim {name} in {self.namespace} failed: {_reason(exc)}") from None
+        try:
+            sandbox = self._wait_claim(custom, name)
+            found = custom.get_namespaced_custom_object(
+                SANDBOX_GROUP, SANDBOX_VERSION, self.namespace, SANDBOX_PLURAL, sandbox
+            )
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                _delete_claim(custom, name, self.namespace)
+            if isinstance(exc, ApiException):
+                raise ConnectError(f"claiming from warm pool {self.warm_pool} failed: {_reason(exc)}") from None
+            raise
+        fqdn = (found.get("status") or {}).get("serviceFQDN") if isinstance(found, dict) else None
+        if isinstance(fqdn, str) and fqdn:
+            url = f"http://{fqdn}:{self.port}"
+        else:
+            url = self.url_template.format(service=sandbox, namespace=self.namespace, port=self.port)
+        return SandboxClaimServer(url, name, self.namespace, sandbox, custom)
+
+    def _wait_claim(self, custom: Any, name: str) -> str:
+        """Poll the claim until Ready; returns the claimed Sandbox's name."""
+        deadline = time.monotonic() + self.ready_timeout_s
+        last = "no status yet"
+        while True:
+            claim = custom.get_namespaced_custom_object(CLAIM_GROUP, CLAIM_VERSION, self.namespace, CLAIM_PLURAL, name)
+            status = claim.get("status") or {}
+            for condition in status.get("conditions") or []:
+                if condition.get("type") != "Ready":
+                    continue
+                reason = condition.get("reason") or ""
+                if condition.get("status") == "True":
+                    sandbox = (status.get("sandbox") or {}).get("name")
+                    if isinstance(sandbox, str) and sandbox:
+                        return sandbox
+                elif reason in TERMINAL_CLAIM_REASONS:
+                    raise ConnectError(f"SandboxClaim {name} failed: {reason}: {condition.get('message') or ''}")
+                last = f"Ready={condition.get('status')} {reason}".strip()
+            if time.monotonic() >= deadline:
+                raise ConnectError(f"SandboxClaim {name} was not ready within {self.ready_timeout_s:g} s ({last})")
+            time.sleep(self.poll_interval_s)
 
     def _wait_ready(self, core: Any, name: str) -> None:
         deadline = time.monotonic() + self.ready_timeout_s
