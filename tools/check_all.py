@@ -3,8 +3,8 @@
 Contract: ``main(argv) -> int`` runs, each as its own process from the repository root with the
 current interpreter and a time limit: every ``tools/check_*.py`` (except this file) with no
 arguments, then ``tools/lint_spec.py`` (a check by nature), ``tools/codegen.py --check``,
-``tools/clause_index.py --check``, ``tools/package_data.py --check`` and ``tools/cli_docs.py --check``
-when those files exist. It prints ``PASS <script>`` or
+``tools/clause_index.py --check``, ``tools/package_data.py --check``, ``tools/cli_docs.py --check``
+and ``tools/requirement_sets.py --check`` when those files exist. It prints ``PASS <script>`` or
 ``FAIL <script> (rc=N): <last output line>`` per check (the full output of a failing check is
 printed below its line) and returns 1 if any check failed or none was found, else 0.
 """
@@ -18,7 +18,13 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAIN_SCRIPTS = ("lint_spec.py",)  # checks with no write mode
-CHECK_FLAG_SCRIPTS = ("codegen.py", "clause_index.py", "package_data.py", "cli_docs.py")  # run with --check
+CHECK_FLAG_SCRIPTS = (  # run with --check
+    "codegen.py",
+    "clause_index.py",
+    "package_data.py",
+    "cli_docs.py",
+    "requirement_sets.py",
+)
 TIMEOUT_S = 600
 MAX_OUTPUT_LINES = 200
 

@@ -78,6 +78,12 @@ class CaseResult:
     metrics: dict[str, float] = field(default_factory=dict)
     expected_failure: str | None = None
     """Reason from the expected-failures file when this id is listed there."""
+    counted: bool = True
+    """False for a check outside the frozen requirement set of its level (runs, does not count)."""
+    rerun: str | None = None
+    """The command that reruns just this case (set for FAIL, NON-STRICT and ERROR)."""
+    root_cause: str | None = None
+    """Id of the case whose failure this one follows from, when the harness traced it."""
 
     @property
     def stale_expectation(self) -> bool:
@@ -97,6 +103,8 @@ class CaseResult:
     @property
     def blocking(self) -> bool:
         """True when this case alone makes the run fail (FAIL/ERROR not expected, or stale)."""
+        if not self.counted:
+            return False
         if self.stale_expectation:
             return True
         bad = self.outcome in (Outcome.FAIL, Outcome.ERROR)
@@ -116,6 +124,12 @@ class CaseResult:
         }
         if self.metrics:
             out["metrics"] = dict(self.metrics)
+        if not self.counted:
+            out["counted"] = False
+        if self.rerun is not None:
+            out["rerun"] = self.rerun
+        if self.root_cause is not None:
+            out["root_cause"] = self.root_cause
         if self.expected_failure is not None:
             out["expected_failure"] = {
                 "reason": self.expected_failure,
@@ -141,6 +155,8 @@ class Report:
     """Path of the clause index the levels came from, or None when it was absent."""
     negotiated_protocol: str | None = None
     notes: list[str] = field(default_factory=list)
+    requirement_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per level: the frozen set judged against (`name`, `counted`, `missing`); see `frozen_sets`."""
 
     @property
     def passed(self) -> bool:
@@ -159,14 +175,17 @@ class Report:
         return ["base", "v1"] if "v1" in self.profiles else ["base"]
 
     def verdicts(self) -> dict[str, str]:
-        """Per protocol level: PASS (no FAIL/ERROR), FAIL, or UNIMPLEMENTED (v1 not offered)."""
+        """Per protocol level: FAIL (a counted FAIL/ERROR), UNIMPLEMENTED (v1 not offered),
+        INCOMPLETE (checks of the level's frozen set did not run), else PASS."""
         out: dict[str, str] = {}
         for level in self.levels():
-            cases = [c for c in self.cases if c.protocol_level == level]
+            cases = [c for c in self.cases if c.protocol_level == level and c.counted]
             if any(c.outcome in (Outcome.FAIL, Outcome.ERROR) for c in cases):
                 out[level] = "FAIL"
             elif level == "v1" and self.negotiated_protocol is None:
                 out[level] = "UNIMPLEMENTED"
+            elif self.requirement_sets.get("client" if self.profiles == ["client"] else level, {}).get("missing"):
+                out[level] = "INCOMPLETE"
             else:
                 out[level] = "PASS"
         return out
@@ -194,6 +213,7 @@ class Report:
             "levels": self.levels(),
             "negotiated_protocol": self.negotiated_protocol,
             "clause_index": self.clause_index,
+            "requirement_sets": {k: dict(v) for k, v in self.requirement_sets.items()},
             "verdicts": self.verdicts(),
             "passed": self.passed,
             "summary": {

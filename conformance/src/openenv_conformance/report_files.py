@@ -130,6 +130,13 @@ def html_page(report: Report) -> str:
     ]
     if report.notes:
         parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report.notes) + "</ul>")
+    verdicts = report.verdicts()
+    for level, rs in report.requirement_sets.items():
+        missing = ", ".join(rs.get("missing", ())) or "none"
+        parts.append(
+            f"<p>Requirement set <code>{html.escape(str(rs.get('name')))}</code>: {rs.get('counted')} checks ran; "
+            f"missing: {html.escape(missing)}; verdict {html.escape(verdicts.get(level, '-'))}</p>"
+        )
     parts.append("<h2>Summary by profile</h2><table><tr><th>profile</th>")
     parts.extend(f"<th>{_pill(o)}</th>" for o in Outcome)
     parts.append("<th>time</th></tr>")
@@ -143,6 +150,13 @@ def html_page(report: Report) -> str:
         if case.expected_failure is not None:
             tag = "STALE expected failure" if case.stale_expectation else "expected failure"
             exp = f"<br><em>{tag}: {html.escape(case.expected_failure)}</em>"
+        if case.root_cause is not None:
+            cause = html.escape(case.root_cause)
+            exp += f"<br><em>consequence of <a href='#{cause}'>{cause}</a></em>"
+        if not case.counted:
+            exp += "<br><em>not in the frozen requirement set: reported, not counted</em>"
+        if case.rerun is not None:
+            exp += f"<br>rerun: <code>{html.escape(case.rerun)}</code>"
         parts.append(
             f"<tr id='{html.escape(case.id)}'><td><code>{html.escape(case.id)}</code><br>"
             f"{html.escape(case.title)}</td><td>{case.level.value}</td><td>{_pill(case.outcome)}"
@@ -185,5 +199,12 @@ def summary_text(report: Report) -> str:
         if case.blocking or case.outcome in (Outcome.FAIL, Outcome.ERROR, Outcome.NON_STRICT):
             mark = "BLOCKING" if case.blocking else "expected" if case.expected_failure else ""
             lines.append(f"  {case.outcome.value:<13} {case.id} {mark}: {case.message[:160]}")
+            if case.rerun:
+                lines.append(f"      rerun: {case.rerun}")
+    for rs in report.requirement_sets.values():
+        missing = rs.get("missing") or []
+        more = f"; MISSING {len(missing)}: {', '.join(missing[:10])}" if missing else ""
+        lines.append(f"  requirement set {rs.get('name')}: {rs.get('counted')} counted checks ran{more}")
+    lines.append("verdicts: " + ", ".join(f"{k} {v}" for k, v in report.verdicts().items()))
     lines.append("RESULT: " + ("PASSED" if report.passed else "FAILED"))
     return "\n".join(lines)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import shlex
 import time
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,6 +28,7 @@ from openenv_conformance.clauses import ClauseIndex
 from openenv_conformance.context import CaseContext, RunState
 from openenv_conformance.discovery import Discovery, discover
 from openenv_conformance.expected import ExpectedFailure, expectation, load_expected_failures
+from openenv_conformance.frozen_sets import SETS as FROZEN
 from openenv_conformance.model import CaseResult, Level, Outcome, Report
 from openenv_conformance.paths import clause_index_path
 from openenv_conformance.registry import PROFILES, CheckSpec, all_checks
@@ -170,6 +174,10 @@ async def arun_suite(
         results.append(result)
         if progress is not None:
             progress(result, n, len(specs))
+    sets = _judge_sets(results, chosen_profiles)
+    for result in results:
+        if result.outcome in (Outcome.FAIL, Outcome.NON_STRICT, Outcome.ERROR):
+            result.rerun = rerun_command(target.base_url, result.id, options)
     return Report(
         target=target.base_url,
         harness_version=__version__,
@@ -183,7 +191,43 @@ async def arun_suite(
         clause_index=str(index.path) if index.path else None,
         negotiated_protocol="openenv.v1" if found.v1_selected else None,
         notes=notes,
+        requirement_sets=sets,
     )
+
+
+def _set_level(profile: str) -> str:
+    return "v1" if profile == "v1" else "base"
+
+
+def _judge_sets(results: list[CaseResult], profiles: list[str]) -> dict[str, dict[str, Any]]:
+    """Mark cases outside the frozen sets as not counted; per level, what of its set ran."""
+    checks = all_checks()
+    for result in results:
+        spec = checks[result.id]
+        frozen = FROZEN[_set_level(spec.profile)]["checks"]
+        result.counted = spec.informational or result.id in frozen
+    ran = {r.id for r in results}
+    out: dict[str, dict[str, Any]] = {}
+    for level in ["base", "v1"] if "v1" in profiles else ["base"]:
+        listed = [cid for cid in FROZEN[level]["checks"] if cid in checks and checks[cid].profile in profiles]
+        out[level] = {
+            "name": str(FROZEN[level]["name"]),
+            "counted": sum(cid in ran for cid in listed),
+            "missing": sorted(cid for cid in listed if cid not in ran),
+        }
+    return out
+
+
+def rerun_command(url: str, check_id: str, options: RunOptions) -> str:
+    """The command line that reruns one case with the options that shaped it."""
+    parts = ["openenv-conformance", "run", url, "--check", check_id]
+    if options.seed:
+        parts += ["--seed", str(options.seed)]
+    if options.reset_data:
+        parts += ["--reset-data", json.dumps(options.reset_data, separators=(",", ":"))]
+    if options.action is not None:
+        parts += ["--action", json.dumps(options.action, separators=(",", ":"))]
+    return shlex.join(parts)
 
 
 def run_suite(url: str, **kwargs: object) -> Report:

@@ -27,6 +27,7 @@ from openenv_conformance.clauses import ClauseIndex
 from openenv_conformance.clientcert.scenarios import SCENARIOS, Scenario, ScenarioRun
 from openenv_conformance.clientcert.scripted import ScriptedServer
 from openenv_conformance.expected import expectation, load_expected_failures
+from openenv_conformance.frozen_sets import SETS as FROZEN
 from openenv_conformance.model import MAX_EVENT_CHARS, CaseResult, Event, Level, Outcome, Report
 from openenv_conformance.paths import clause_index_path
 from openenv_conformance.verdicts import Fail, Info, Tolerated, Undecided, Unimplemented
@@ -294,6 +295,22 @@ async def arun_client_suite(
                 progress(results[-1], n, len(scenarios))
     finally:
         await driver.aclose()
+    frozen = FROZEN["client"]["checks"]
+    ran = {c.id for c in results}
+    for case in results:
+        case.counted = case.id in frozen
+        if case.outcome in (Outcome.FAIL, Outcome.NON_STRICT, Outcome.ERROR):
+            flags = " --persistent" if persistent else ""
+            case.rerun = (
+                f"openenv-conformance serve-client --command {shlex.quote(shlex.join(argv))}{flags} --check {case.id}"
+            )
+    sets = {
+        "client": {
+            "name": str(FROZEN["client"]["name"]),
+            "counted": sum(cid in ran for cid in frozen),
+            "missing": sorted(cid for cid in frozen if cid in SCENARIOS and cid not in ran),
+        }
+    }
     return Report(
         target="command:" + (label or shlex.join(argv)),
         harness_version=__version__,
@@ -306,6 +323,7 @@ async def arun_client_suite(
         duration_ms=(time.monotonic() - t0) * 1000.0,
         clause_index=str(index.path) if index.path else None,
         notes=["client certification: the harness played scripted servers; the target is the client command"],
+        requirement_sets=sets,
     )
 
 
