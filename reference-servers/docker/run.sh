@@ -18,7 +18,9 @@
 #      seccomp profile, which allows the namespace calls Docker's default refuses, and unmasked
 #      /proc paths so that the sandbox can mount a private /proc), and after certification the
 #      adversarial probes of its tests/test_adversarial.py run against the container
-#      (OPENENV_PYEXEC_URL); their pytest summary is the "adversarial" line of the summary;
+#      (OPENENV_PYEXEC_URL); their pytest summary is the "adversarial" line of the summary; then
+#      the same image runs under Docker's defaults and its isolation report must admit the
+#      fallback (no namespaces, sessions readable): the "fallback report" line;
 #   6. always: remove containers, stop dockerd by PID, unmount leftovers, delete the temp dir.
 # Prints one summary line per server and exits 1 if any step failed (2 on a usage error).
 # Arguments: server names (default: echo_env everything python_exec_env gridworld_env node), or
@@ -68,6 +70,7 @@ declare -A RESULT BUILD_S HEALTH_S IMAGE_MB PORT
 PYEXEC_RUN_OPTS=(--security-opt "seccomp=$SERVERS_DIR/python_exec_env/seccomp.json"
     --security-opt systempaths=unconfined)
 ADVERSARIAL=""
+FALLBACK=""
 
 cleanup() {
     local rc=$?
@@ -292,6 +295,25 @@ adversarial() {  # issue 16's probes against the python_exec_env container
         printf '%s\n' "$out" | tail -40 >&2
         RESULT[python_exec_env]="FAIL (adversarial probes: $ADVERSARIAL)"; return 1
     fi
+    # The same image under Docker's default profile: no namespaces, and the report must say so.
+    local port; port=$(free_port)
+    docker run -d --name oe-pyexec-default --network host -e HOST=127.0.0.1 -e "PORT=$port" \
+        openenv/python_exec_env:local >/dev/null || { RESULT[python_exec_env]="FAIL (default run)"; return 1; }
+    CONTAINERS+=(oe-pyexec-default)
+    for _ in $(seq 1 120); do
+        [[ $(docker inspect -f '{{.State.Health.Status}}' oe-pyexec-default) == healthy ]] && break
+        sleep 0.5
+    done
+    FALLBACK=$(timeout 60 "$VENV/bin/python" - "http://127.0.0.1:$port" <<'PY' 2>&1
+import json, sys
+from openenv import GenericSyncEnvClient
+with GenericSyncEnvClient(sys.argv[1]) as client:
+    isolation = client.reset().observation["metadata"]["isolation"]
+print(json.dumps(isolation, sort_keys=True))
+weak = isolation["filesystem"] == "none" and isolation["sessions"] == "readable"
+sys.exit(0 if weak and isolation["network"] == "host" else 3)
+PY
+    ) || { RESULT[python_exec_env]="FAIL (default-profile isolation report: $FALLBACK)"; return 1; }
 }
 
 failed=0
@@ -316,5 +338,6 @@ for name in "${SERVERS[@]}"; do
         "${HEALTH_S[$name]:--}" "${RESULT[$name]:-FAIL (not run)}"
 done
 [[ -n "$ADVERSARIAL" ]] && echo "adversarial (python_exec_env container): $ADVERSARIAL"
+[[ -n "$FALLBACK" ]] && echo "fallback report (python_exec_env, Docker's default profile): $FALLBACK"
 echo "== total ${SECONDS}s; reports in $REPORTS"
 exit "$failed"
