@@ -83,3 +83,12 @@ def test_init_refuses_bad_names_and_existing_targets(tmp_path: Path, capsys: pyt
     assert "not a directory" in capsys.readouterr().err
     assert main(["init", "fine_env", "--template", "nope"]) == 2
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_scaffolds_type_check_strictly(tmp_path: Path) -> None:
+    for template in TEMPLATES:
+        assert main(["init", f"{template}_typed", "--template", template, "--dir", str(tmp_path)]) == 0
+    mypy = Path(sys.executable).with_name("mypy")
+    packages = [f"{template}_typed" for template in TEMPLATES]
+    checked = _run([str(mypy), "--strict", "--ignore-missing-imports", "--no-incremental", *packages], tmp_path)
+    assert checked.returncode == 0 and "Success: no issues found" in checked.stdout, checked.stdout
