@@ -35,3 +35,4 @@ def test_every_image_builds_runs_and_passes() -> None:
     # python_exec_env's container also ran the adversarial probes of issue 16 (all must pass).
     assert "adversarial (python_exec_env container): " in summary, summary
     assert " passed" in rows["adversarial"] and "failed" not in rows["adversarial"], rows["adversarial"]
+    assert '"filesystem": "none"' in rows["fallback"], summary  # the default profile's truthful report
