@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,14 @@ def kill_uid(uid: int) -> None:
         )
 
 
+def _release(root: Path, lease: _UidLease | None, sweep_uid: int | None) -> None:
+    if sweep_uid is not None:
+        kill_uid(sweep_uid)
+    shutil.rmtree(root, ignore_errors=True)
+    if lease is not None:
+        lease.release()
+
+
 class Sandbox:
     """One episode's isolated workspace; not thread-safe (one run at a time)."""
 
@@ -268,7 +277,14 @@ class Sandbox:
         else:
             self._lease = acquire_session_uid()
             self.uid = self._lease.uid
-        self._root = Path(tempfile.mkdtemp(prefix="openenv_pyexec_", dir=base_dir))
+        try:
+            self._root = Path(tempfile.mkdtemp(prefix="openenv_pyexec_", dir=base_dir))
+        except OSError as exc:
+            if self._lease is not None:
+                self._lease.release()
+            raise SandboxError(f"cannot create the episode directory: {exc}") from exc
+        sweep = self._is_root and self.uid != 0 and "uid-sweep" not in self.weaken
+        self._finalizer = weakref.finalize(self, _release, self._root, self._lease, self.uid if sweep else None)
         self.workdir = self._root / "work"
         self.grader_dir = self._root / "grader"
         self._code_dir = self._root / "code"
@@ -307,14 +323,10 @@ class Sandbox:
         return probed
 
     def close(self) -> None:
-        """Kill what still runs as the session, release its uid, remove its directory (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            if self._is_root and self.uid != 0 and "uid-sweep" not in self.weaken:
-                kill_uid(self.uid)
-            shutil.rmtree(self._root, ignore_errors=True)
-            if self._lease is not None:
-                self._lease.release()
+        """Kill what still runs as the session, release its uid, remove its directory (idempotent;
+        also done when the sandbox is garbage-collected or the interpreter exits unclosed)."""
+        self._closed = True
+        self._finalizer()
 
     def read_file(self, relative: str, max_bytes: int = MAX_GRADER_READ_BYTES) -> bytes:
         """A grader's read of ``work/<relative>``: each component is opened with O_NOFOLLOW

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import signal
@@ -377,3 +378,12 @@ def test_without_namespaces_a_shared_uid_leaks(monkeypatch: pytest.MonkeyPatch) 
         seen = _cross_read(b, a)
         assert "hidden-answer-42" in json.dumps(seen), seen
         assert b.run("pass", timeout_s=5).isolation.sessions == "readable"
+
+
+def test_an_unclosed_sandbox_is_cleaned_up_when_collected() -> None:
+    sandbox = Sandbox(SMALL)
+    root = sandbox.workdir.parent
+    sandbox.run("open('f', 'w').write('x')", timeout_s=5)
+    del sandbox
+    gc.collect()
+    assert not root.exists()
