@@ -8,6 +8,7 @@ strictly (RFC 8259: no `NaN`/`Infinity`), encoded compactly.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -79,14 +80,56 @@ def parse_json(raw: str | bytes | bytearray | memoryview, *, binary: bool = Fals
         raise FrameError(ErrorCode.INVALID_JSON, f"Invalid JSON: {exc}") from None
 
 
+def _member_count(value: Any) -> int:
+    """Object members in a parsed JSON value, nested ones included."""
+    n = 0
+    if type(value) is dict:
+        n = len(value)
+        value = value.values()
+    elif type(value) is not list:
+        return 0
+    for item in value:
+        kind = type(item)
+        if kind is dict or kind is list:
+            n += _member_count(item)
+    return n
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        name = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise FrameError(ErrorCode.INVALID_JSON, f"Invalid JSON: duplicate member name {name!r}")
+    return obj
+
+
+def check_duplicate_members(raw: str | bytes | bytearray | memoryview, parsed: Any) -> None:
+    """Raise `FrameError(INVALID_JSON)` when the JSON text `raw` repeats a member name (OE-GEN-014).
+
+    orjson keeps the last occurrence silently. The fast path is one C-level count: every member is
+    written with a `:`, so a text with no more colons than `parsed` has members has no duplicate.
+    Only texts with colons inside strings (URLs, code) are parsed a second time, by the standard
+    library with a hook that sees every member.
+    """
+    text = bytes(raw) if isinstance(raw, memoryview) else raw
+    colons = text.count(":") if isinstance(text, str) else text.count(b":")
+    if colons <= _member_count(parsed):
+        return
+    json.loads(text, object_pairs_hook=_reject_duplicates)
+
+
 def decode_client_frame(raw: str | bytes, mode: Mode, *, binary: bool = False) -> ClientFrame:
     """Validate one client frame (server role).
+
+    A frame that repeats a member name is `INVALID_JSON` (OE-GEN-014; `check_duplicate_members`).
 
     Raises:
         FrameError: `INVALID_JSON`, `UNKNOWN_TYPE` or `VALIDATION_ERROR`, with the frame's `id`
             attached when it is readable (v1), never fatal.
     """
     obj = parse_json(raw, binary=binary)
+    check_duplicate_members(raw, obj)
     if type(obj) is not dict:
         raise FrameError(
             ErrorCode.VALIDATION_ERROR,
