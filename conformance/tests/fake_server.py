@@ -48,6 +48,7 @@ FAULTS = frozenset(
         "episode_id_ignored",  # the requested episode_id is replaced by a random one
         "nondeterministic_seed",  # the seed is ignored; the start position is random
         "capacity_after_upgrade",  # capacity refused after the upgrade (base-level legacy style)
+        "capacity_not_enforced",  # /metadata declares max_sessions, but every session is accepted
         "binary_closes",  # a binary frame closes the connection
         "notification_answered",  # JSON-RPC notifications on POST /mcp get a response
         "v1_no_id_echo",  # v1 replies do not carry the request id
@@ -370,7 +371,7 @@ class FakeServer:
             await websocket.close(1008)
             return
         with self.lock:
-            full = self.active >= MAX_SESSIONS
+            full = self.active >= MAX_SESSIONS and "capacity_not_enforced" not in self.faults
             if not full:
                 self.active += 1
         if full:

@@ -29,6 +29,10 @@ CAUGHT: dict[str, dict[str, Outcome]] = {
         "concurrency.capacity.before_upgrade": Outcome.NON_STRICT,
         "concurrency.capacity.refused": Outcome.PASS,
     },
+    "capacity_not_enforced": {  # a declared limit not honoured is a broken promise: FAIL, not UNIMPLEMENTED
+        "concurrency.capacity.refused": Outcome.FAIL,
+        "concurrency.capacity.recovery": Outcome.FAIL,
+    },
     "binary_closes": {"robustness.binary_frame": Outcome.FAIL},
     "notification_answered": {"http.mcp.notification": Outcome.FAIL},
     "v1_no_id_echo": {"v1.id.echo": Outcome.FAIL},

@@ -132,12 +132,14 @@ async def metadata_limits(ctx: CaseContext) -> dict[str, Any] | None:
 
 
 async def fill_to_capacity(
-    ctx: CaseContext, *, v1: bool, limit: int
+    ctx: CaseContext, *, v1: bool, limit: int, declared: int | None = None
 ) -> tuple[list[Conn], HandshakeRefused | Conn, str | None]:
     """Open sessions until one is refused, before the upgrade (`HandshakeRefused`) or after it
     (the refused `Conn` and its first frame, or None when it was closed without one). At most
-    `limit` connections; `Unimplemented` when none is refused. A session counts as held once it
-    answered a `state` request (v1: once it sent its hello); anything else first is a refusal."""
+    `limit` connections. When none is refused: FAIL if the server declared `max_sessions`
+    (`declared`) and accepted more (a promise broken, OE-LIM-011), else `Unimplemented`. A session
+    counts as held once it answered a `state` request (v1: once it sent its hello); anything else
+    first is a refusal."""
     held: list[Conn] = []
     for n in range(limit):
         result = await ctx.try_connect(subprotocols=[V1] if v1 else None, label=f"c{n + 1}")
@@ -157,4 +159,9 @@ async def fill_to_capacity(
         if kind != ("session" if v1 else "state"):
             return held, result, first
         held.append(result)
+    if declared is not None and len(held) > declared:
+        raise Fail(
+            f"/metadata declares max_sessions {declared}, yet {len(held)} concurrent sessions were accepted",
+            clauses=("OE-LIM-011",),
+        )
     raise Unimplemented(f"no capacity limit reached with {limit} sessions")

@@ -102,7 +102,7 @@ def _check_503(refusal: HandshakeRefused) -> None:
 )
 async def capacity_refused(ctx: CaseContext) -> str | None:
     limit, top = await _limit(ctx)
-    held, refusal, first = await fill_to_capacity(ctx, v1=False, limit=limit)
+    held, refusal, first = await fill_to_capacity(ctx, v1=False, limit=limit, declared=top)
     if top is not None and len(held) > top:
         raise Fail(f"{len(held)} sessions accepted although max_sessions is {top}")
     if isinstance(refusal, HandshakeRefused):
@@ -125,8 +125,8 @@ async def capacity_refused(ctx: CaseContext) -> str | None:
     clauses=["OE-LIM-012", "OE-HTTP-024"],
 )
 async def capacity_before_upgrade(ctx: CaseContext) -> str | None:
-    limit, _ = await _limit(ctx)
-    held, refusal, _ = await fill_to_capacity(ctx, v1=False, limit=limit)
+    limit, top = await _limit(ctx)
+    held, refusal, _ = await fill_to_capacity(ctx, v1=False, limit=limit, declared=top)
     if isinstance(refusal, Conn):
         raise Fail(f"session {len(held) + 1} was upgraded and then refused", level=Level.SHOULD)
     _check_503(refusal)
@@ -139,8 +139,8 @@ async def capacity_before_upgrade(ctx: CaseContext) -> str | None:
     clauses=["OE-LIM-014", "OE-GEN-002"],
 )
 async def capacity_recovery(ctx: CaseContext) -> str | None:
-    limit, _ = await _limit(ctx)
-    held, refusal, _ = await fill_to_capacity(ctx, v1=False, limit=limit)
+    limit, top = await _limit(ctx)
+    held, refusal, _ = await fill_to_capacity(ctx, v1=False, limit=limit, declared=top)
     if isinstance(refusal, Conn):
         await refusal.close()
         await asyncio.sleep(0.2)  # the refused connection's own slot, if any, is not ours to time
@@ -165,8 +165,8 @@ async def capacity_recovery(ctx: CaseContext) -> str | None:
     clauses=["OE-MCP-031"],
 )
 async def mcp_sessions_count(ctx: CaseContext) -> str | None:
-    limit, _ = await _limit(ctx)
-    held, refusal, _ = await fill_to_capacity(ctx, v1=False, limit=limit)
+    limit, top = await _limit(ctx)
+    held, refusal, _ = await fill_to_capacity(ctx, v1=False, limit=limit, declared=top)
     if isinstance(refusal, Conn):
         await refusal.close()
     payload = {"jsonrpc": "2.0", "method": "openenv/session/create", "id": 1}
