@@ -100,3 +100,12 @@ def test_registry_push_without_an_engine(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"openenv: no Docker engine reachable at unix://{tmp_path}")
     assert "or run the environment without a container: `openenv serve PATH`" in err
+
+
+def test_default_bundle_folder_inside_the_environment(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(env)
+    assert main(["push", ".", "--to", "hf-space:alice/space_env", "--dry-run"]) == 0
+    bundle = env / "space_env-space"
+    assert (bundle / "README.md").is_file() and not (bundle / "space_env-space").exists()
+    assert main(["push", ".", "--to", "hf-space:alice/space_env", "--dry-run", "--out", "inner"]) == 0
+    assert not (env / "inner" / "inner").exists() and not (env / "inner" / "space_env-space").exists()

@@ -114,7 +114,13 @@ def write_bundle(project: Project, out: Path, wheels: Path | None) -> list[str]:
     check_space_card(readme)
     if out.exists():
         out.rmdir()
-    shutil.copytree(project.root, out, ignore=shutil.ignore_patterns(*IGNORED, f"{project.name}-space"))
+    patterns = shutil.ignore_patterns(*IGNORED, f"{project.name}-space")
+    target = out.resolve()
+
+    def ignore(directory: str, names: list[str]) -> set[str]:  # never copy the bundle into itself
+        return set(patterns(directory, names)) | {n for n in names if (Path(directory) / n).resolve() == target}
+
+    shutil.copytree(project.root, out, ignore=ignore)
     (out / "README.md").write_text(readme, encoding="utf-8")
     if not (out / "Dockerfile").is_file():
         (out / "Dockerfile").write_text(generated_dockerfile(project), encoding="utf-8")
