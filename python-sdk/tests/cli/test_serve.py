@@ -171,3 +171,16 @@ def test_bad_targets_are_one_line(
     monkeypatch.setenv("PORT", "high")
     assert main(["serve", str(env_dir)]) == 2
     assert capsys.readouterr().err == "openenv: PORT='high' is not a port number — set PORT to 1–65535 or pass --port\n"
+
+
+def test_port_in_use_is_one_line(env_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", str(env_dir), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"openenv: cannot listen on 127.0.0.1:{port}: Address already in use — pick another --port")
+    assert err.count("\n") == 1
+    assert main(["serve", str(env_dir), "--host", "no-such-host.invalid"]) == 2
+    assert "--host no-such-host.invalid: cannot resolve it" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import socket
 from typing import Any
 
 from openenv.cli._ui import EXIT_OK, CliError, describe
@@ -79,6 +80,24 @@ def apply_overrides(app: Any, overrides: dict[str, Any]) -> None:
             raise CliError(f"invalid limit: {exc}", hint="see `openenv serve --help`") from None
 
 
+def check_bindable(host: str, port: int) -> None:
+    """A one-line error now for an address in use or not ours, rather than uvicorn's log line later."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"--host {host}: cannot resolve it ({exc.strerror})", hint="pass an IP address") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CliError(
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                hint="pick another --port (or stop what is using it)",
+            ) from None
+
+
 def register(sub: Any) -> None:
     parser = sub.add_parser(NAME, help=HELP, description=describe(__doc__))
     parser.add_argument("target", nargs="?", default=".", help="environment directory, openenv.yaml or module:app")
@@ -110,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                 f"PORT={env_port!r} is not a port number", hint="set PORT to 1–65535 or pass --port"
             ) from None
     overrides = limit_overrides(args)
+    check_bindable(host, port)
     app = load_project_app(target, project)  # fails here, in one line, before any process starts
     apply_overrides(app, overrides)
     if args.workers == 1 and not args.reload:
