@@ -239,11 +239,13 @@ def handle_rpc(msg: Any) -> dict[str, Any] | None:
 
 
 class FakeServer:
-    def __init__(self, faults: set[str] | frozenset[str] = frozenset()) -> None:
+    def __init__(self, faults: set[str] | frozenset[str] = frozenset(), *, max_sessions: int = MAX_SESSIONS) -> None:
         unknown = set(faults) - FAULTS
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}")
         self.faults = frozenset(faults)
+        self.max_sessions = max_sessions
+        self.limits = {**LIMITS, "max_sessions": max_sessions}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.active = 0
@@ -289,13 +291,13 @@ class FakeServer:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "healthy", "active_sessions": self.active,
-                             "max_sessions": MAX_SESSIONS})  # fmt: skip
+                             "max_sessions": self.max_sessions})  # fmt: skip
 
     async def metadata(self, request: Request) -> Response:
         return JSONResponse({"name": "fake_line_env", "description": "test server",
                              "readme_content": None, "version": "1.0.0", "author": None,
                              "documentation_url": None, "protocols": [V1],
-                             "limits": LIMITS})  # fmt: skip
+                             "limits": self.limits})  # fmt: skip
 
     async def schema(self, request: Request) -> Response:
         return JSONResponse({"action": ACTION_SCHEMA, "observation": OBS_SCHEMA,
@@ -371,12 +373,12 @@ class FakeServer:
             await websocket.close(1008)
             return
         with self.lock:
-            full = self.active >= MAX_SESSIONS and "capacity_not_enforced" not in self.faults
+            full = self.active >= self.max_sessions and "capacity_not_enforced" not in self.faults
             if not full:
                 self.active += 1
         if full:
             error = {"type": "error", "data": {"code": "CAPACITY_REACHED", "message": "full",
-                     "active_sessions": MAX_SESSIONS, "max_sessions": MAX_SESSIONS}}  # fmt: skip
+                     "active_sessions": self.max_sessions, "max_sessions": self.max_sessions}}  # fmt: skip
             if "capacity_after_upgrade" in self.faults and not v1:
                 await websocket.accept()
                 await websocket.send_text(json.dumps(error))
@@ -395,7 +397,7 @@ class FakeServer:
         env = LineEnv(self.faults)
         if v1:
             await websocket.send_text(json.dumps({"type": "session", "data": {
-                "session_id": str(uuid.uuid4()), "protocol": V1, "limits": LIMITS}}))  # fmt: skip
+                "session_id": str(uuid.uuid4()), "protocol": V1, "limits": self.limits}}))  # fmt: skip
         pending: list[dict[str, Any]] = []
         try:
             while True:

@@ -83,3 +83,23 @@ async def test_fault_is_caught(fault: str) -> None:
     }
     assert spurious == {}
     assert not report.passed or all(o is not Outcome.FAIL for o in wanted.values())
+
+
+async def test_single_session_server_is_certified_without_a_cascade() -> None:
+    """Most 0.10 environments allow one session: the harness learns the limit from /metadata,
+    runs one session at a time (waiting for the slot between cases) and reports the checks that
+    need two sessions as UNIMPLEMENTED, saying so, instead of failing them with CAPACITY_REACHED."""
+    only = set(all_checks()) - NOT_TESTABLE_HERE
+    with FakeServer(max_sessions=1) as srv:
+        report = await arun_suite(srv.base_url, options=fast_options(), only=only)
+    bad = {c.id: c.message for c in report.cases if c.outcome in (Outcome.FAIL, Outcome.ERROR)}
+    assert bad == {}
+    needs_two = {
+        c.id for c in report.cases if c.outcome is Outcome.UNIMPLEMENTED and "concurrent sessions" in c.message
+    }
+    assert "concurrency.isolation" in needs_two
+    assert not any("CAPACITY_REACHED" in c.message for c in report.cases if c.outcome is not Outcome.PASS)
+    got = {c.id: c.outcome for c in report.cases}
+    assert got["concurrency.capacity.refused"] is Outcome.PASS
+    assert got["core.reset.envelope"] is Outcome.PASS
+    assert report.passed

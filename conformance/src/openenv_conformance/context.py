@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from openenv_conformance.model import MAX_EVENT_CHARS, Event
 from openenv_conformance.target import RunOptions, Target
-from openenv_conformance.verdicts import Fail, Undecided
+from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 from openenv_conformance.wire_schema import SchemaSet
 
 V1 = "openenv.v1"
@@ -274,11 +274,41 @@ class CaseContext:
         label: str | None = None,
         max_size: int | None = MAX_FRAME_BYTES,
     ) -> Conn:
-        """Open a WebSocket; `Fail` when the handshake is refused or times out."""
-        result = await self.try_connect(path, subprotocols=subprotocols, label=label, max_size=max_size)
-        if isinstance(result, HandshakeRefused):
+        """Open a session; `Fail` when the handshake is refused or times out.
+
+        Fair to servers with few sessions (OE-CONF-008): when the case already holds as many open
+        sessions as the server allows (`max_sessions`, learned from `/metadata` or a refusal's
+        details), the case is UNIMPLEMENTED ("needs N concurrent sessions"); a 503 refusal is
+        retried until the slot an earlier case held is released (within the timeout).
+        """
+        limit = self.run.cache.get("max_sessions")
+        held = sum(1 for c in self._conns if c.closed is None and c.ws.close_code is None)
+        if path == "/ws" and isinstance(limit, int) and held >= limit:
+            raise Unimplemented(f"needs {held + 1} concurrent sessions; the server allows {limit} (max_sessions)")
+        deadline = time.monotonic() + max(self.timeout_s, 3.0)
+        delay = 0.05
+        while True:
+            result = await self.try_connect(path, subprotocols=subprotocols, label=label, max_size=max_size)
+            if not isinstance(result, HandshakeRefused):
+                return result
+            if result.status == 503:
+                self._learn_limit(result.body)
+                if time.monotonic() + delay < deadline:
+                    self.note("harness", "note", f"capacity refusal: retrying in {delay:.2f}s (slot release)")
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                    continue
             raise Fail(f"WebSocket upgrade of {path} refused with HTTP {result.status}")
-        return result
+
+    def _learn_limit(self, body: bytes) -> None:
+        """Take `max_sessions` from a CAPACITY_REACHED body when `/metadata` did not say it."""
+        try:
+            data = json.loads(body).get("data", {})
+        except (ValueError, AttributeError):
+            return
+        top = data.get("max_sessions") if isinstance(data, dict) else None
+        if isinstance(top, int) and top >= 1 and not isinstance(self.run.cache.get("max_sessions"), int):
+            self.run.cache["max_sessions"] = top
 
     async def try_connect(
         self,

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from openenv_conformance import __version__
+from openenv_conformance.checks._common import metadata_limits
 from openenv_conformance.clauses import ClauseIndex
 from openenv_conformance.context import CaseContext, RunState
 from openenv_conformance.discovery import Discovery, discover
@@ -144,6 +145,9 @@ async def arun_suite(
     run = RunState(target, options, schemas or SchemaSet.load())
     setup = CaseContext(run, "setup", options.seed)
     found: Discovery = await discover(setup)
+    limits = await metadata_limits(setup)
+    if limits and isinstance(limits.get("max_sessions"), int) and limits["max_sessions"] >= 1:
+        run.cache["max_sessions"] = limits["max_sessions"]  # cases never hold more (context.connect)
     await setup.aclose()
     run.cache["discovery"] = found
     if entries is None:  # a plain {id: reason} mapping (or none)

@@ -41,16 +41,26 @@ SLOW_FRAGMENTS = 5
 SLOW_GAP_S = 0.08
 
 
-async def _observer(ctx: CaseContext) -> Conn:
-    """A session with one step behind it; its state is the baseline `_survived` compares to."""
+async def _observer(ctx: CaseContext, *, required: bool = False) -> Conn | None:
+    """A session with one step behind it; its state is the baseline `_survived` compares to.
+
+    None on a server that allows one session (the observer part is skipped and said so, the
+    check's own judgement still runs), unless the check cannot judge without it (`required`).
+    """
+    limit = ctx.run.cache.get("max_sessions")
+    if isinstance(limit, int) and limit < 2 and not required:
+        ctx.note("harness", "note", f"no observer session: the server allows {limit} session(s)")
+        ctx.run.cache[f"observer:{ctx.case_id}"] = None
+        return None
     conn = await session(ctx, label="observer")
     await step_ok(conn, disc(ctx).valid_action())
     ctx.run.cache[f"observer:{ctx.case_id}"] = await state_of(conn)
     return conn
 
 
-async def _survived(ctx: CaseContext, observer: Conn) -> None:
-    await observer_ok(ctx, observer, ctx.run.cache[f"observer:{ctx.case_id}"])
+async def _survived(ctx: CaseContext, observer: Conn | None) -> None:
+    if observer is not None:
+        await observer_ok(ctx, observer, ctx.run.cache[f"observer:{ctx.case_id}"])
     await server_alive(ctx)
 
 
@@ -203,7 +213,8 @@ async def _slow_fragments(conn: Conn, text: str) -> AsyncIterator[str]:
     clauses=["OE-GEN-010"],
 )
 async def slow_sender(ctx: CaseContext) -> str | None:
-    observer = await _observer(ctx)
+    observer = await _observer(ctx, required=True)
+    assert observer is not None
     slow = await session(ctx, label="slow")
     frame = dumps({"type": "state"})
     ctx.note(slow.label, "send", f"{frame} in {SLOW_FRAGMENTS} fragments, {SLOW_GAP_S}s apart")
