@@ -38,6 +38,14 @@ STEP_ACTIONS: list[dict[str, Any]] = [
 COMPACT = (",", ":")
 STEP_FRAMES = [json.dumps({"type": "step", "data": a}, separators=COMPACT) for a in STEP_ACTIONS]
 RESET_FRAME = json.dumps({"type": "reset"}, separators=COMPACT)
+MCP_ECHO_FRAMES = [
+    json.dumps(
+        {"type": "step", "data": {"type": "call_tool", "tool_name": "echo_message", "arguments": {"message": m}}},
+        separators=COMPACT,
+    )
+    for m in ("ping", "pong")
+]
+"""Step frames of the ``mcp_echo`` scenario: one MCP tool call each (the same on both sides)."""
 CLOSE_FRAME = json.dumps({"type": "close"}, separators=COMPACT)
 OBSERVATION_PREFIX = '{"type":"observation"'
 RECV_TIMEOUT_S = 30.0

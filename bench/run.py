@@ -24,6 +24,9 @@ records whether it did. Measurements, interleaved side by side for ``--runs`` ro
 * ``sync_env_<K>``  K sessions (``--sync-env-sessions``) against a plain ``def`` environment on
                     its per-session worker thread (``bench/envs/ours_sync.py``) — the way most
                     0.10 environments are written; 0.10's side is its usual (sync) typed env;
+* ``mcp_echo``      K sessions (``--mcp-echo-sessions``) stepping ``call_tool echo_message`` on the
+                    MCP echo environment: 0.10's FastMCP ``interop/legacy_envs/echo_app.py`` vs
+                    ours, ``reference-servers/echo_env`` (``bench/envs/ours_mcp_echo.py``);
 * every row carries server CPU µs/op from ``/proc``;
 * ``idle``          (once, on a fresh server) N sessions opened, reset and held idle; RSS/session.
 
@@ -56,8 +59,8 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from bench import measure, node_loadgen, targets
 from bench.node_loadgen import LoadgenError
-from bench.servers import OURS_SYNC_APP, SIDES, Side, start_ours, start_side
-from interop.legacy_server import legacy_env, legacy_python
+from bench.servers import OURS_MCP_ECHO_APP, OURS_SYNC_APP, SIDES, Side, start_ours, start_side
+from interop.legacy_server import legacy_env, legacy_python, start_legacy_server
 from interop.server_process import ServerProcess, ServerStartError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +84,9 @@ def table_rows(concurrency: list[int], py_k: int) -> list[Row]:
         ("sync_env", "ops_s", "plain sync env on worker threads, aggregate", "steps/s", True),
         ("sync_env", "p99_ms", "plain sync env, step latency p99", "ms", False),
         ("sync_env", "server_cpu_us_op", "plain sync env, server CPU per step", "µs", False),
+        ("mcp_echo", "ops_s", "MCP echo env (tool-call steps), aggregate", "steps/s", True),
+        ("mcp_echo", "p99_ms", "MCP echo env, step latency p99", "ms", False),
+        ("mcp_echo", "server_cpu_us_op", "MCP echo env, server CPU per step", "µs", False),
         ("new_session", "p50_ms", "new session + first reset p50", "ms", False),
         ("new_session", "p99_ms", "new session + first reset p99", "ms", False),
         ("new_session", "server_cpu_us_op", "server CPU per new session", "µs", False),
@@ -130,6 +136,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=64,
         help="sessions against a plain sync environment (ours: bench/envs/ours_sync.py; 0 skips)",
     )
+    p.add_argument("--mcp-echo-sessions", type=int, default=16, help="sessions of the mcp_echo scenario (0 skips)")
     p.add_argument("--connects", type=int, default=300, help="new sessions per run")
     p.add_argument("--connect-warmup", type=int, default=20, help="unmeasured new sessions first")
     p.add_argument(
@@ -296,6 +303,7 @@ class Contender:
         self.cpu = cpu
         self.server: ServerProcess | None = None
         self.sync_server: ServerProcess | None = None  # ours: the plain sync environment
+        self.mcp_server: ServerProcess | None = None  # the MCP echo environment (both sides)
         self.results: dict[str, Any] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.error: str | None = None
@@ -320,12 +328,27 @@ class Contender:
                 startup_timeout_s=self.args.startup_timeout,
                 app=OURS_SYNC_APP,
             )
+        if self.side in ("legacy", "ours") and self.args.mcp_echo_sessions and self.mcp_server is None:
+            if self.side == "legacy":
+                self.mcp_server = start_legacy_server(
+                    "echo",
+                    max_sessions=max(8, self.args.mcp_echo_sessions),
+                    cpu=self.cpu,
+                    startup_timeout_s=self.args.startup_timeout,
+                )
+            else:
+                self.mcp_server = start_ours(
+                    cpu=self.cpu,
+                    launcher=self.args.ours_launcher,
+                    startup_timeout_s=self.args.startup_timeout,
+                    app=OURS_MCP_ECHO_APP,
+                )
 
     def stop(self) -> None:
-        for server in (self.server, self.sync_server):
+        for server in (self.server, self.sync_server, self.mcp_server):
             if server is not None:
                 server.stop()
-        self.server = self.sync_server = None
+        self.server = self.sync_server = self.mcp_server = None
 
     def sync_client_python(self) -> tuple[Path, dict[str, str]]:
         if self.side == "legacy":
@@ -369,6 +392,23 @@ class Contender:
                         ),
                     )
                 )
+        mcp_srv = self.mcp_server
+        if a.mcp_echo_sessions and mcp_srv is not None:
+            k_mcp = a.mcp_echo_sessions
+            steps.append(
+                (
+                    "mcp_echo",
+                    lambda: node_loadgen.steps(
+                        mcp_srv.ws_url,
+                        mcp_srv.pid,
+                        k_mcp,
+                        duration_s=a.duration,
+                        warmup_s=a.warmup,
+                        reset_frame=reset,
+                        step_frames=measure.MCP_ECHO_FRAMES,
+                    ),
+                )
+            )
         steps.append(
             (
                 "new_session",

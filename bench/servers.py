@@ -26,6 +26,7 @@ from interop.server_process import ServerProcess, free_port, start_server_proces
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OURS_APP = "bench.envs.ours_typed:app"
 OURS_SYNC_APP = "bench.envs.ours_sync:app"
+OURS_MCP_ECHO_APP = "bench.envs.ours_mcp_echo:app"
 Side = Literal["legacy", "ours", "echo"]
 Launcher = Literal["auto", "serve", "module", "uvicorn"]
 SIDES: tuple[Side, ...] = ("legacy", "ours")
@@ -53,7 +54,7 @@ def start_ours(*, cpu: int | None, launcher: Launcher, startup_timeout_s: float,
     return start_server_process(
         ours_argv(launcher, port, app),
         port=port,
-        name="ours-sync" if app == OURS_SYNC_APP else "ours-typed",
+        name={OURS_SYNC_APP: "ours-sync", OURS_MCP_ECHO_APP: "ours-mcp-echo"}.get(app, "ours-typed"),
         env=env,
         cwd=REPO_ROOT,
         cpu=cpu,

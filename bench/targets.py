@@ -31,6 +31,7 @@ TARGETS: tuple[Target, ...] = (
     Target("p99 step latency @64 sessions ≤ 10 ms", "conc_64", "p99_ms", 10.0, "max"),
     Target("new session + first reset p50 ≤ 1 ms", "new_session", "p50_ms", 1.0, "max"),
     Target("own sync client sequential steps/s ≥ 3× 0.10's", "sync_client", "ops_s", 3.0, "ratio_min"),
+    Target("MCP echo env steps/s ≥ 20× 0.10's", "mcp_echo", "ops_s", 20.0, "ratio_min"),
     Target("own asyncio client CPU per step @64 sessions ≤ 60 µs", "async_client", "client_cpu_us_op", 60.0, "max"),
     Target("idle sessions held in one process ≥ 10,000", "idle", "sessions", IDLE_TARGET_SESSIONS, "min"),
     Target("RSS per idle session ≤ 50 KB", "idle", "rss_per_session_kib", RSS_TARGET_BYTES, "max", 1024.0),

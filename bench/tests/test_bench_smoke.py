@@ -20,7 +20,7 @@ TINY = [
     "--concurrency", "1", "8", "--connects", "5", "--connect-warmup", "1", "--py-crosscheck", "4",
     "--idle-sessions", "20", "--legacy-idle-sessions", "20", "--idle-settle", "0.1",
     "--idle-same-server", "--pause", "0", "--quiet-wait", "0",
-    "--async-client-sessions", "4", "--async-client-steps", "25",
+    "--async-client-sessions", "4", "--async-client-steps", "25", "--mcp-echo-sessions", "2",
 ]  # fmt: skip
 RATE_KEYS = ("ops", "wall_s", "ops_s", "server_cpu_us_op", "server_cpu_pct", "client_cpu_us_op")
 NODE_ROWS = ("conc_1", "conc_8", "new_session")
@@ -40,7 +40,7 @@ def test_bench_both_sides_and_ceiling(tmp_path: Path) -> None:
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,  # a 0.10 FastMCP echo server starts too (mcp_echo)
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     reports = list(tmp_path.glob("*.json"))
@@ -55,6 +55,8 @@ def test_bench_both_sides_and_ceiling(tmp_path: Path) -> None:
     assert "bench.envs.ours_typed:app" in results["ours"]["server_argv"]
     assert any(arg.endswith("echo_server.js") for arg in results["echo"]["server_argv"])
 
+    for side in ("legacy", "ours"):
+        check_rate_row(side, "mcp_echo", results[side]["mcp_echo"])  # MCP tool-call steps on both sides
     for side in ("legacy", "ours", "echo"):
         res = results[side]
         assert "error" not in res, res["error"]
@@ -83,10 +85,11 @@ def test_bench_both_sides_and_ceiling(tmp_path: Path) -> None:
 
     assert report["ratios_ours_over_legacy"]["conc_8.ops_s"] > 0
     verdicts = report["targets"]
-    assert len(verdicts) == 7
+    assert len(verdicts) == 8
     by_measurement = {v["measurement"]: v for v in verdicts}
     assert by_measurement["conc_64.ops_s"]["passed"] is None  # 64 was not measured
     assert by_measurement["sync_client.ops_s"]["passed"] in (True, False)
+    assert by_measurement["mcp_echo.ops_s"]["passed"] in (True, False)
     assert by_measurement["async_client.client_cpu_us_op"]["passed"] in (True, False)
     assert by_measurement["idle.sessions"]["passed"] is False  # 20 < 10,000
     meta = report["meta"]
