@@ -49,6 +49,7 @@ FAULTS = frozenset(
         "nondeterministic_seed",  # the seed is ignored; the start position is random
         "capacity_after_upgrade",  # capacity refused after the upgrade (base-level legacy style)
         "capacity_not_enforced",  # /metadata declares max_sessions, but every session is accepted
+        "schema_too_wide",  # /schema admits amounts the environment rejects with EXECUTION_ERROR
         "binary_closes",  # a binary frame closes the connection
         "notification_answered",  # JSON-RPC notifications on POST /mcp get a response
         "v1_no_id_echo",  # v1 replies do not carry the request id
@@ -515,6 +516,8 @@ class FakeServer:
             return self.error("EPISODE_NOT_STARTED", "reset first")
         if v1 and env.done:
             return self.error("EPISODE_ENDED", "episode has ended; reset")
+        if "schema_too_wide" in self.faults and data.get("amount", 0) >= 1:
+            return self.error("EXECUTION_ERROR", "amount out of range")  # every amount /schema admits
         return {"type": "observation", "data": env.step(data)}
 
 

@@ -1,7 +1,9 @@
 """Profile `concurrency`: N sessions are isolated; capacity is refused and recovers.
 
 Contract: `isolation` interleaves steps of N sessions (N = `options.sessions`, at most the
-advertised `max_sessions`) with distinct `episode_id`s and checks each session's state. The
+advertised `max_sessions`, at least 2 or UNIMPLEMENTED) with distinct `episode_id`s and checks each
+session's state: its own step count, no episode_id shared or swapped (a reset that ignores
+`episode_id` is core.state.episode_id_echo's finding, not an isolation failure). The
 capacity checks learn the limit from `/metadata.limits.max_sessions` or by opening sessions (at
 most `options.capacity_probe`); when no limit is reached they are UNIMPLEMENTED (OE-CONF-008).
 A refusal must carry CAPACITY_REACHED with its details (as a 503 body, or as the only frame before
@@ -61,11 +63,19 @@ async def isolation(ctx: CaseContext) -> str | None:
                 break
         taken.append(count)
     states = await asyncio.gather(*(state_of(c) for c in conns))
+    # judged by isolation alone: whether reset honours episode_id is core.state.episode_id_echo's
+    # finding, not this check's; sessions must just not share or swap episodes
+    got = [state.get("episode_id") for state in states]
     for i, state in enumerate(states):
-        if state.get("episode_id") != ids[i]:
-            raise Fail(f"session {i + 1}: episode_id {state.get('episode_id')!r}, sent {ids[i]!r}")
         if state.get("step_count") != taken[i]:
             raise Fail(f"session {i + 1}: step_count {state.get('step_count')!r}, took {taken[i]}")
+        if got[i] in ids and got[i] != ids[i]:
+            raise Fail(f"session {i + 1} reports the episode_id sent on session {ids.index(got[i]) + 1}")
+    shared = [e for e in got if e is not None and got.count(e) > 1]
+    if shared:
+        raise Fail(f"sessions report the same episode_id {shared[0]!r}")
+    if got != ids:
+        return f"{n} sessions isolated (reset did not keep the requested episode_id: see core.state.episode_id_echo)"
     return f"{n} sessions isolated"
 
 

@@ -4,7 +4,8 @@ Contract: a difference is NON-STRICT, not FAIL: the spec requires the seed to re
 environment (OE-WS-011) but cannot require an environment to be deterministic.
 Two sessions reset with the same `seed` (plus `--reset-data`) and take the same K random
 valid actions (generated from `/schema`, or from MCP tool schemas); observations, rewards and
-`done` must be identical step by step. Fields that name the episode (`episode_id`) and the
+`done` must be identical step by step; two runs whose every step was an error are ERROR (no
+vacuous pass: nothing was compared). Fields that name the episode (`episode_id`) and the
 top-level `metadata` are not compared. A second check notes (INFORMATIONAL) whether another seed
 changes the first observation.
 """
@@ -18,7 +19,7 @@ from openenv_conformance.checks._common import disc, reset_frame, step_frame
 from openenv_conformance.context import CaseContext, dumps, expect_type
 from openenv_conformance.model import Level
 from openenv_conformance.registry import check
-from openenv_conformance.verdicts import Fail
+from openenv_conformance.verdicts import Fail, Undecided
 
 STEPS = 5
 
@@ -60,6 +61,12 @@ async def same_seed(ctx: CaseContext) -> str | None:
     seed = ctx.options.seed % (2**31)
     first = await _trajectory(ctx, seed, actions)
     second = await _trajectory(ctx, seed, actions)
+    steps = first[1:] + second[1:]
+    if steps and all(item.startswith('{"error"') for item in steps):  # identical errors prove nothing
+        raise Undecided(
+            f"prerequisite failed: every step was answered with an error ({steps[0][:120]}), so no valid "
+            "action could be derived from /schema (or --action); determinism was not judged"
+        )
     for n, (a, b) in enumerate(zip(first, second, strict=False)):
         if a != b:
             what = "reset" if n == 0 else f"step {n}"
