@@ -96,7 +96,7 @@ certify: venv
 ## Wheels and sdists of both packages in dist/ (package data checked fresh first).
 dist: venv
 	$(BIN)/python tools/package_data.py --check
-	rm -rf dist
+	rm -rf dist python-sdk/build conformance/build
 	$(BIN)/python -m build --no-isolation --outdir dist python-sdk
 	$(BIN)/python -m build --no-isolation --outdir dist conformance
 	@ls -l dist
