@@ -93,3 +93,18 @@ def test_harness_reads_package_data_and_overrides(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("OPENENV_CLAUSE_INDEX", str(tmp_path / "nope.json"))
     with pytest.raises(FileNotFoundError, match=r"OPENENV_CLAUSE_INDEX=.* is not a file"):
         paths.clause_index_path()
+
+
+def test_dockerfile_version_defaults_follow(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    version = package_data.read_version(tree)
+    dockerfile = tree / "reference-servers" / "demo" / "Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    dockerfile.write_text("FROM base\nARG OPENENV_VERSION=0.0.1\nRUN echo ${OPENENV_VERSION}\n")
+    (tree / "reference-servers" / "other").mkdir()
+    (tree / "reference-servers" / "other" / "Dockerfile").write_text("FROM base\n")  # no ARG: left alone
+    assert package_data.main(["--root", str(tree), "--check"]) == 1
+    assert "reference-servers/demo/Dockerfile: stale" in capsys.readouterr().out
+    assert package_data.main(["--root", str(tree)]) == 0
+    assert dockerfile.read_text() == f"FROM base\nARG OPENENV_VERSION={version}\nRUN echo ${{OPENENV_VERSION}}\n"
+    assert (tree / "reference-servers" / "other" / "Dockerfile").read_text() == "FROM base\n"
+    assert package_data.main(["--root", str(tree), "--check"]) == 0
