@@ -1,4 +1,4 @@
-"""The `openenv` command line: `init`, `serve`, `validate`, `build`, `push`, `conformance`.
+"""The `openenv` command line: `init`, `serve`, `validate`, `build`, `push` and the rest of `SUBCOMMANDS`.
 
 One module per subcommand, each with `NAME`, `HELP`, `register(subparsers)` and `run(args)`;
 `__main__.SUBCOMMANDS` lists them in help order (add a new subcommand there). Shared pieces:
