@@ -372,11 +372,22 @@ class CaseContext:
         if isinstance(shown, bytes):
             shown = shown.decode("utf-8", "replace")
         self.note("http", "send", f"{method} {path} {shown}".rstrip())
+        if json_body is not None:
+            content = dumps(json_body)
+            headers = {"content-type": "application/json", **(headers or {})}
         try:
-            if json_body is not None:
-                content = dumps(json_body)
-                headers = {"content-type": "application/json", **(headers or {})}
             resp = await self.http.request(method, path, content=content, headers=headers)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            # a kept-alive connection the server closed (e.g. after a 500): judge only after a
+            # retry on a fresh connection, never blame the request for the stale socket
+            self.note("http", "note", f"{exc!r} on a reused connection: retrying on a fresh one")
+            await self.http.aclose()
+            self._http = None
+            try:
+                resp = await self.http.request(method, path, content=content, headers=headers)
+            except httpx.HTTPError as exc2:
+                self.note("http", "recv", f"request failed: {exc2!r}")
+                raise Fail(f"{method} {path} failed: {exc2!r}") from None
         except httpx.HTTPError as exc:
             self.note("http", "recv", f"request failed: {exc!r}")
             raise Fail(f"{method} {path} failed: {exc!r}") from None

@@ -70,7 +70,7 @@ async def isolation(ctx: CaseContext) -> str | None:
         if state.get("step_count") != taken[i]:
             raise Fail(f"session {i + 1}: step_count {state.get('step_count')!r}, took {taken[i]}")
         if got[i] in ids and got[i] != ids[i]:
-            raise Fail(f"session {i + 1} reports the episode_id sent on session {ids.index(got[i]) + 1}")
+            raise Fail(f"session {i + 1} reports the episode_id sent on session {ids.index(str(got[i])) + 1}")
     shared = [e for e in got if e is not None and got.count(e) > 1]
     if shared:
         raise Fail(f"sessions report the same episode_id {shared[0]!r}")

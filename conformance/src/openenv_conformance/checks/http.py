@@ -113,6 +113,11 @@ async def http_step(ctx: CaseContext) -> str | None:
     resp = await ctx.http_call("POST", "/step", json_body=body)
     if resp.status_code == 404:
         raise Unimplemented("HTTP /step is not served (production mode)")
+    if resp.status_code == 500:  # what OE-HTTP-021 requires when the environment raises: not a FAIL
+        raise Undecided(
+            "prerequisite failed: the environment raised on the derived action (HTTP 500, as OE-HTTP-021 "
+            "requires), so the result body could not be judged; pass a working --action"
+        )
     if resp.status_code != 200:
         raise Fail(f"POST /step → HTTP {resp.status_code}")
     _valid(ctx, "HttpStepResponse", _json(resp, "/step"), "/step body")
