@@ -50,6 +50,7 @@ FAULTS = frozenset(
         "capacity_after_upgrade",  # capacity refused after the upgrade (base-level legacy style)
         "capacity_not_enforced",  # /metadata declares max_sessions, but every session is accepted
         "schema_too_wide",  # /schema admits amounts the environment rejects with EXECUTION_ERROR
+        "acts_first",  # not a defect: a fresh HTTP episode already has step_count 1
         "binary_closes",  # a binary frame closes the connection
         "notification_answered",  # JSON-RPC notifications on POST /mcp get a response
         "v1_no_id_echo",  # v1 replies do not carry the request id
@@ -347,7 +348,8 @@ class FakeServer:
         return JSONResponse({**env.step(body["action"]), "metadata": None})
 
     async def http_state(self, request: Request) -> Response:
-        return JSONResponse(LineEnv(self.faults).state() | {"step_count": 0})
+        # "acts_first": the environment moves once on its own in every fresh episode (legal)
+        return JSONResponse(LineEnv(self.faults).state() | {"step_count": 1 if "acts_first" in self.faults else 0})
 
     async def http_mcp(self, request: Request) -> Response:
         raw = await request.body()

@@ -383,6 +383,8 @@ async def http_state(ctx: CaseContext) -> str | None:
 )
 async def stateless(ctx: CaseContext) -> str | None:
     mark = f"http-stateless-{ctx.rng.getrandbits(32):08x}"
+    before = await ctx.http_call("GET", "/state")  # a fresh episode may have acted already
+    baseline = _json(before, "/state") if before.status_code == 200 else None
     resp = await ctx.http_call("POST", "/reset", json_body={**ctx.options.reset_data, "episode_id": mark})
     if resp.status_code == 404:
         raise Unimplemented("HTTP simulation endpoints are not served")
@@ -391,7 +393,8 @@ async def stateless(ctx: CaseContext) -> str | None:
     if state.status_code != 200:
         raise Fail(f"GET /state → HTTP {state.status_code}")
     body = _json(state, "/state")
-    if isinstance(body, dict) and (body.get("episode_id") == mark or body.get("step_count")):
+    fresh = baseline.get("step_count") if isinstance(baseline, dict) else 0
+    if isinstance(body, dict) and (body.get("episode_id") == mark or (body.get("step_count") or 0) > (fresh or 0)):
         raise Fail(f"GET /state sees an earlier request's episode: {json.dumps(body)[:200]}")
     return None
 
