@@ -29,6 +29,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 MAX_SESSIONS = 3
+SLOW_FIRST_RESET_S = 3.0
 MAX_MESSAGE_BYTES = 1024 * 1024
 GOAL = 10
 LIMITS = {
@@ -51,6 +52,7 @@ FAULTS = frozenset(
         "capacity_not_enforced",  # /metadata declares max_sessions, but every session is accepted
         "schema_too_wide",  # /schema admits amounts the environment rejects with EXECUTION_ERROR
         "acts_first",  # not a defect: a fresh HTTP episode already has step_count 1
+        "slow_first_reset",  # not a defect: the first reset takes SLOW_FIRST_RESET_S (longer than the timeout)
         "binary_closes",  # a binary frame closes the connection
         "notification_answered",  # JSON-RPC notifications on POST /mcp get a response
         "v1_no_id_echo",  # v1 replies do not carry the request id
@@ -247,6 +249,7 @@ class FakeServer:
             raise ValueError(f"unknown faults {sorted(unknown)}")
         self.faults = frozenset(faults)
         self.max_sessions = max_sessions
+        self.warmed_up = False
         self.limits = {**LIMITS, "max_sessions": max_sessions}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -510,6 +513,9 @@ class FakeServer:
                 loc = ["data", "seed" if bad_seed else "episode_id"]
                 issue = {"type": "value", "loc": loc, "msg": "invalid"}
                 return self.error("VALIDATION_ERROR", "invalid reset parameter", errors=[issue])
+            if "slow_first_reset" in self.faults and not self.warmed_up:
+                time.sleep(SLOW_FIRST_RESET_S)  # loading a model: the first reset only (legal)
+                self.warmed_up = True
             return {"type": "observation", "data": env.reset(data)}
         errors = action_errors(data, ["data"] if v1 else [])
         if errors:

@@ -110,3 +110,13 @@ async def test_single_session_server_is_certified_without_a_cascade() -> None:
     assert got["concurrency.capacity.refused"] is Outcome.PASS
     assert got["core.reset.envelope"] is Outcome.PASS
     assert report.passed
+
+
+async def test_slow_first_reset_sets_the_pace_instead_of_cascading() -> None:
+    """A first reset slower than the per-reply timeout (a model loading) is reported once, as
+    INFORMATIONAL, and the run adapts its timeout; nothing fails because of it."""
+    only = {"core.ws.upgrade", "core.reset.envelope", "core.step.envelope", "core.state.envelope"}
+    with FakeServer({"slow_first_reset"}) as srv:
+        report = await arun_suite(srv.base_url, options=fast_options(timeout_s=1.0), only=only)
+    assert {c.id: c.message for c in report.cases if c.outcome is not Outcome.PASS} == {}
+    assert any(n.startswith("INFORMATIONAL: a first reset took") for n in report.notes), report.notes

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shlex
 import time
@@ -148,12 +149,15 @@ async def arun_suite(
     limits = await metadata_limits(setup)
     if limits and isinstance(limits.get("max_sessions"), int) and limits["max_sessions"] >= 1:
         run.cache["max_sessions"] = limits["max_sessions"]  # cases never hold more (context.connect)
+    pace = await _learn_pace(setup, run)
     await setup.aclose()
     run.cache["discovery"] = found
     if entries is None:  # a plain {id: reason} mapping (or none)
         plain = expected_failures if isinstance(expected_failures, dict) else {}
         entries = [ExpectedFailure(k, v) for k, v in plain.items()]
     notes = [f"discovery: {p}" for p in found.problems]
+    if pace:
+        notes.append(pace)
     if found.is_mcp_env:
         notes.append(f"MCP environment; tools: {', '.join(t.name for t in found.tools) or 'none'}")
     if index.path is None:
@@ -197,6 +201,30 @@ async def arun_suite(
         notes=notes,
         requirement_sets=sets,
     )
+
+
+PACE_MAX_TIMEOUT_S = 120.0
+
+
+async def _learn_pace(ctx: CaseContext, run: RunState) -> str | None:
+    """Time one `reset` on a fresh session under a generous limit (the first reset of many real
+    environments loads a model or starts a process). When it takes more than half the per-reply
+    timeout, the timeout of every case becomes three times that reset (at most
+    `PACE_MAX_TIMEOUT_S`), and the slowness is reported (INFORMATIONAL, a note), not a cascade."""
+    old = run.options.timeout_s
+    ctx.timeout_s = max(old * 6, 30.0)
+    t0 = time.monotonic()
+    try:
+        conn = await ctx.connect()
+        reply = await conn.request({"type": "reset", "data": dict(run.options.reset_data)})
+    except (Fail, Unimplemented, Undecided, TimeoutError):
+        return None  # the cases themselves report what is wrong
+    took = time.monotonic() - t0
+    if not isinstance(reply, dict) or took <= old / 2:
+        return None
+    new = min(PACE_MAX_TIMEOUT_S, max(old, round(took * 3, 1)))
+    run.options = dataclasses.replace(run.options, timeout_s=new)
+    return f"INFORMATIONAL: a first reset took {took:.2f}s; per-reply timeout raised from {old:g}s to {new:g}s"
 
 
 def _set_level(profile: str) -> str:
