@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -145,3 +146,12 @@ def test_trim_bounds_transcripts_and_says_so() -> None:
     assert len(kept) == results_matrix.MAX_EVENTS
     assert all(len(e["data"]) <= results_matrix.MAX_EVENT_CHARS + 1 and e["size"] == 1000 for e in kept)
     assert "60 events dropped" in trimmed["notes"][-1]
+
+
+def test_reports_are_not_git_ignored() -> None:
+    """The matrix is checked against committed reports, so they must be committable."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = [str(results_matrix.REPORTS / f"{i.key}.json") for i in results_matrix.IMPLEMENTATIONS]
+    ignored = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert ignored.stdout.strip() == ""
