@@ -120,3 +120,19 @@ async def test_slow_first_reset_sets_the_pace_instead_of_cascading() -> None:
         report = await arun_suite(srv.base_url, options=fast_options(timeout_s=1.0), only=only)
     assert {c.id: c.message for c in report.cases if c.outcome is not Outcome.PASS} == {}
     assert any(n.startswith("INFORMATIONAL: a first reset took") for n in report.notes), report.notes
+
+
+async def test_one_defect_is_named_once_as_the_root_cause() -> None:
+    """`/schema` admits actions the environment rejects: the cases that fail because of it are
+    traced to one root cause (a note, and `root_cause` on the consequences)."""
+    only = {"core.step.envelope", "core.state.step_count", "core.order.pipelined", "v1.id.echo",
+            "core.reset.envelope"}  # fmt: skip
+    with FakeServer({"schema_too_wide"}) as srv:
+        report = await arun_suite(srv.base_url, options=fast_options(), only=only)
+    failing = [c for c in report.cases if "got error 'EXECUTION_ERROR'" in c.message]
+    assert len(failing) >= 2, [(c.id, c.message) for c in report.cases]
+    root = failing[0].id
+    assert failing[0].root_cause is None
+    assert all(c.root_cause == root for c in failing[1:])
+    assert failing[1].to_json()["root_cause"] == root
+    assert sum(n.startswith("root cause:") and "EXECUTION_ERROR" in n for n in report.notes) == 1

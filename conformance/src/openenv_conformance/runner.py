@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import re
 import shlex
 import time
 import zlib
@@ -183,6 +184,7 @@ async def arun_suite(
         if progress is not None:
             progress(result, n, len(specs))
     sets = _judge_sets(results, chosen_profiles)
+    notes.extend(trace_root_causes(results))
     for result in results:
         if result.outcome in (Outcome.FAIL, Outcome.NON_STRICT, Outcome.ERROR):
             result.rerun = rerun_command(target.base_url, result.id, options)
@@ -204,6 +206,34 @@ async def arun_suite(
 
 
 PACE_MAX_TIMEOUT_S = 120.0
+ROOT_CAUSE_MIN = 2
+"""This many failing cases with the same error signature are traced to one root cause."""
+_SIGNATURE = re.compile(r"got error '([A-Z][A-Z0-9_]*)'")
+
+
+def trace_root_causes(results: list[CaseResult]) -> list[str]:
+    """Name a shared root cause once: when several failing cases were all answered with the same
+    error code where a reply was expected (e.g. `/schema` admits an action the environment rejects
+    with EXECUTION_ERROR), the first is the root and the others are marked as its consequences
+    (`root_cause`). Outcomes are unchanged; the report says it once, in a note."""
+    groups: dict[str, list[CaseResult]] = {}
+    for case in results:
+        if case.outcome in (Outcome.FAIL, Outcome.ERROR):
+            m = _SIGNATURE.search(case.message)
+            if m:
+                groups.setdefault(m.group(1), []).append(case)
+    notes = []
+    for code, cases in groups.items():
+        if len(cases) < ROOT_CAUSE_MIN:
+            continue
+        root, rest = cases[0], cases[1:]
+        for case in rest:
+            case.root_cause = root.id
+        notes.append(
+            f"root cause: {len(cases)} cases failed because a request was answered with {code} "
+            f"(first: {root.id}: {root.message[:160]}); {', '.join(c.id for c in rest)} follow from it"
+        )
+    return notes
 
 
 async def _learn_pace(ctx: CaseContext, run: RunState) -> str | None:
