@@ -136,3 +136,11 @@ async def test_one_defect_is_named_once_as_the_root_cause() -> None:
     assert all(c.root_cause == root for c in failing[1:])
     assert failing[1].to_json()["root_cause"] == root
     assert sum(n.startswith("root cause:") and "EXECUTION_ERROR" in n for n in report.notes) == 1
+
+
+async def test_invalid_action_fuzzing_still_runs_when_an_action_is_given() -> None:
+    """`--action` names a valid action; the schema still says what an invalid one is."""
+    options = fast_options(action={"direction": "right", "amount": 1})
+    with FakeServer() as srv:
+        report = await arun_suite(srv.base_url, options=options, only={"robustness.fuzz.invalid_actions"})
+    assert report.cases[0].outcome is Outcome.PASS, report.cases[0].message

@@ -259,8 +259,9 @@ async def rapid(ctx: CaseContext) -> str | None:
 async def fuzz_invalid(ctx: CaseContext) -> str | None:
     found = disc(ctx)
     schema = found.action_schema
-    if found.override is not None or schema is None:
-        raise Undecided("no action schema from /schema to derive invalid actions from")
+    if schema is None:
+        why = "; --action gives a valid action but no schema to violate" if found.override is not None else ""
+        raise Undecided(f"no action schema from /schema to derive invalid actions from{why}")
     cases = invalid_instances(schema, ctx.rng)
     validator = found.action_validator()
     assert validator is not None
