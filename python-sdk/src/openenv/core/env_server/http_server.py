@@ -13,6 +13,10 @@ The adaptation (one adapter class per app, one inner environment per session):
 * MCP environments (`MCPEnvironment` subclasses, or `CallToolAction`/`ListToolsAction` as the action
   class) accept both tool actions as steps, as 0.10 does, and `/schema` describes their reset
   observation as a plain `Observation` (what their `reset` returns) unless one is given;
+* an MCP environment's tools (its FastMCP server's and those registered with `tool()`, listed once
+  from a probe instance when the app is built) are also served as JSON-RPC `tools/list` /
+  `tools/call` (`mcp` frames, `POST /mcp` with 0.10's `openenv/session/*`), which 0.10's
+  `MCPToolClient` uses by default; such a call is not an episode step (as in 0.10);
 * `max_concurrent_envs` / `concurrency_config` set the session limit; more than one session for an
   environment without `SUPPORTS_CONCURRENT_SESSIONS` raises `ConcurrencyConfigurationError` (0.10).
 
@@ -21,6 +25,7 @@ Gradio/web-interface arguments are accepted and ignored (our runtime serves no `
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 from typing import Any, Union, cast
@@ -30,7 +35,7 @@ import pydantic
 from openenv import server as _server
 from openenv.core.env_server.exceptions import ConcurrencyConfigurationError
 from openenv.core.env_server.interfaces import Environment
-from openenv.core.env_server.mcp_environment import MCPEnvironment
+from openenv.core.env_server.mcp_environment import MCPEnvironment, get_server_tools
 from openenv.core.env_server.mcp_types import CallToolAction, ListToolsAction
 from openenv.core.env_server.types import Action, ConcurrencyConfig, Observation, ServerMode, State
 
@@ -119,6 +124,67 @@ def _adapter(
     return type(inner_cls.__name__, (_server.Environment,), namespace)
 
 
+class _Template(_server.Environment[Any, Any, Any]):
+    @_server.tool
+    async def template(self) -> None:
+        """A tool spec to copy (the runtime's ToolSpec, reached through the public API)."""
+
+
+def _rpc_tools(probe: MCPEnvironment) -> list[Any]:
+    """Tool specs for the runtime's JSON-RPC surface, from one instance's FastMCP server."""
+    specs = _Template.tool_specs()
+    if not specs or not dataclasses.is_dataclass(specs[0]):
+        return []  # the runtime's spec type changed shape: serve tools through steps only
+    template = specs[0]
+    listed: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, found in get_server_tools(probe.mcp_server).items():
+        schema = getattr(found, "parameters", None) or getattr(found, "inputSchema", None) or {"type": "object"}
+        listed[name] = (getattr(found, "description", None) or "", dict(schema))
+    for name, by_mode in probe._mode_tool_schemas.items():
+        schema_entry = by_mode.get(None) or next(iter(by_mode.values()))
+        listed[name] = (schema_entry["description"], dict(schema_entry["input_schema"]))
+    arguments = pydantic.create_model("mcp_tool_arguments", __config__=pydantic.ConfigDict(extra="allow"))
+    return [
+        dataclasses.replace(template, name=name, description=description, input_schema=schema, arguments=arguments)
+        for name, (description, schema) in sorted(listed.items())
+        if name.isidentifier() and not hasattr(_server.Environment, name) and not name.startswith("_")
+    ]
+
+
+def _rpc_method(name: str) -> Callable[..., Any]:
+    async def call(self: Any, **arguments: Any) -> Any:
+        inner: MCPEnvironment = self.inner
+        if name in inner._mode_tools:
+            observation = await inner._call_mode_tool(name, arguments)
+            if observation.error is not None:
+                raise RuntimeError(observation.error.message)
+            return observation.result["data"]
+        result = await inner._async_call_tool(name, arguments)
+        return getattr(result, "data", result)
+
+    call.__name__ = name
+    return call
+
+
+def _add_rpc_tools(adapter: type[_server.Environment[Any, Any, Any]], specs: list[Any]) -> None:
+    by_name = {spec.name: spec for spec in specs}
+    base_find = adapter.find_tool
+
+    def tool_specs(cls: Any) -> list[Any]:
+        return list(by_name.values())
+
+    def find_tool(cls: Any, name: str, arguments: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        spec = by_name.get(name)
+        if spec is None:
+            return base_find(name, arguments)  # raises the runtime's tool_not_found
+        return spec, dict(arguments)
+
+    adapter.tool_specs = classmethod(tool_specs)  # type: ignore[method-assign,assignment]
+    adapter.find_tool = classmethod(find_tool)  # type: ignore[method-assign,assignment]
+    for name in by_name:
+        setattr(adapter, name, _rpc_method(name))
+
+
 def _session_limit(
     max_concurrent_envs: int | None, concurrency_config: ConcurrencyConfig | None
 ) -> tuple[int, float | None]:
@@ -181,6 +247,13 @@ def create_app(
         members = tuple(dict.fromkeys((action_cls, CallToolAction, ListToolsAction)))
         action_type = Union[members]  # noqa: UP007 — a runtime union of the accepted actions
     adapter = _adapter(env, inner_cls, action_type, observation_cls, state_cls, reset_observation_cls)
+    if issubclass(inner_cls, MCPEnvironment):
+        probe = env()
+        try:
+            assert isinstance(probe, MCPEnvironment)
+            _add_rpc_tools(adapter, _rpc_tools(probe))
+        finally:
+            probe.close()
     settings: dict[str, Any] = {"max_sessions": max_sessions, "named_sessions": True}
     if idle_timeout is not None:
         settings["idle_timeout_s"] = idle_timeout
