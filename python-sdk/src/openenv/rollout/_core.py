@@ -213,8 +213,12 @@ def _specs(episodes: int | Sequence[EpisodeSpec | Mapping[str, Any]]) -> list[Ep
     return specs
 
 
-async def _act(policy: Policy, observation: Any, in_thread: bool) -> Any:
-    if inspect.iscoroutinefunction(policy) or inspect.iscoroutinefunction(type(policy).__call__):
+def _is_async(policy: Policy) -> bool:
+    return inspect.iscoroutinefunction(policy) or inspect.iscoroutinefunction(type(policy).__call__)
+
+
+async def _act(policy: Policy, observation: Any, is_async: bool, in_thread: bool) -> Any:
+    if is_async:
         return await policy(observation)
     result = await asyncio.to_thread(policy, observation) if in_thread else policy(observation)
     if inspect.isawaitable(result):
@@ -245,6 +249,7 @@ async def _episode(
     t0 = loop.time()
     trajectory.started_at = time.time()
     session: Any = None
+    is_async = _is_async(policy)  # decided once per episode, not per step
     bound = asyncio.timeout(timeout_s)
     try:
         async with bound:
@@ -263,7 +268,7 @@ async def _episode(
                     trajectory.truncated, trajectory.truncated_by = True, "client"
                     break
                 p0 = loop.time()
-                action = await _act(policy, result.observation, in_thread)
+                action = await _act(policy, result.observation, is_async, in_thread)
                 e0 = loop.time()
                 result = await session.step(action)
                 e1 = loop.time()
