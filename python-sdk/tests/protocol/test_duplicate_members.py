@@ -16,6 +16,8 @@ from openenv.protocol.frames import check_duplicate_members, decode_client_frame
         ('{"type":"step","data":{"direction":"up","direction":"down"}}', "direction"),
         ('{"type":"step","data":{"items":[{"a":1},{"b":2,"b":3}]}}', "b"),
         ('{"type":"step","data":{"code":"x: 1","code":"y: 2"}}', "code"),  # colons in strings too
+        ('{"type":"step","data":{"a":"\\u003a\\u003a","a":1}}', "a"),  # colons spelled as escapes
+        ('{"type":"step","data":{"k":"a:b:c","k":"z"}}', "k"),  # the dropped value held the colons
     ],
 )
 @pytest.mark.parametrize("kind", [str, bytes, memoryview])
@@ -41,6 +43,13 @@ def test_frames_without_repeats_pass(raw: str) -> None:
     assert frame.type in ("step", "reset")
 
 
-def test_fast_path_needs_no_second_parse() -> None:
-    """Colons only as member separators: the count alone proves there is no repeat."""
-    check_duplicate_members(b'{"a":{"b":[{"c":1}]}}', {"a": {"b": [{"c": 1}]}})
+def test_fast_path_needs_no_second_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without repeats the colon counts alone decide, strings with colons included."""
+    import openenv.protocol.frames as frames
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the slow path ran")
+
+    monkeypatch.setattr(frames.json, "loads", boom)
+    check_duplicate_members(b'{"a":{"b":[{"c":1}]},"u":"http://h:1"}', {"a": {"b": [{"c": 1}]}, "u": "http://h:1"})
+    check_duplicate_members('{"code":"def f():\\n  return 1"}', {"code": "def f():\n  return 1"})

@@ -80,21 +80,6 @@ def parse_json(raw: str | bytes | bytearray | memoryview, *, binary: bool = Fals
         raise FrameError(ErrorCode.INVALID_JSON, f"Invalid JSON: {exc}") from None
 
 
-def _member_count(value: Any) -> int:
-    """Object members in a parsed JSON value, nested ones included."""
-    n = 0
-    if type(value) is dict:
-        n = len(value)
-        value = value.values()
-    elif type(value) is not list:
-        return 0
-    for item in value:
-        kind = type(item)
-        if kind is dict or kind is list:
-            n += _member_count(item)
-    return n
-
-
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
@@ -107,16 +92,22 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def check_duplicate_members(raw: str | bytes | bytearray | memoryview, parsed: Any) -> None:
     """Raise `FrameError(INVALID_JSON)` when the JSON text `raw` repeats a member name (OE-GEN-014).
 
-    orjson keeps the last occurrence silently. The fast path is one C-level count: every member is
-    written with a `:`, so a text with no more colons than `parsed` has members has no duplicate.
-    Only texts with colons inside strings (URLs, code) are parsed a second time, by the standard
-    library with a hook that sees every member.
+    orjson keeps the last occurrence silently. Fast path, all in C: `parsed` re-encoded holds one
+    `:` per member it kept plus the colons inside its strings; `raw` holds one per member it wrote
+    plus the same string colons. So `raw` having no more colons than the re-encoding proves there
+    is no repeat, unless `raw` spells a colon as an escape (`\\u003a`), which the re-encoding
+    does not. Only then, or when a repeat is likely, the text is parsed again by the standard
+    library with a hook that sees every member (and names the repeated one).
     """
-    text = bytes(raw) if isinstance(raw, memoryview) else raw
-    colons = text.count(":") if isinstance(text, str) else text.count(b":")
-    if colons <= _member_count(parsed):
-        return
-    json.loads(text, object_pairs_hook=_reject_duplicates)
+    kept = orjson.dumps(parsed).count(b":")
+    if isinstance(raw, str):
+        if raw.count(":") <= kept and "\\u003" not in raw:
+            return
+    else:
+        data = bytes(raw) if isinstance(raw, memoryview) else raw
+        if data.count(b":") <= kept and b"\\u003" not in data:
+            return
+    json.loads(raw if not isinstance(raw, memoryview) else bytes(raw), object_pairs_hook=_reject_duplicates)
 
 
 def decode_client_frame(raw: str | bytes, mode: Mode, *, binary: bool = False) -> ClientFrame:
