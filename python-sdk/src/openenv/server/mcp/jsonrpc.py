@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openenv.server.faults import CapacityExhausted, ToolCallFailed
+from openenv.server.faults import CapacityExhausted, EnvironmentFault, ToolCallFailed, to_wire
 from openenv.server.host import EnvHost
 from openenv.server.service import EnvService
 from openenv.server.tools import tool_result
@@ -150,10 +150,9 @@ class McpDispatcher:
             result = tool_result(value)
             is_error = False
         except Exception as exc:  # a failing tool is a result with isError, per MCP
-            result = {
-                "content": [{"type": "text", "text": f"{name} failed ({type(exc).__name__})"}],
-                "data": None,
-            }
+            wire = to_wire(exc, "tools/call")  # the one mapping: EnvironmentFault text, else the class name
+            text = wire.message if isinstance(exc, EnvironmentFault) else f"{name} failed ({type(exc).__name__})"
+            result = {"content": [{"type": "text", "text": text}], "data": None}
             is_error = True
         finally:
             if slot is not None:
