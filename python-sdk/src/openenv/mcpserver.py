@@ -3,10 +3,12 @@
 A subclass names one server — a command spoken to over stdio (`StdioServer`) or a streamable-HTTP
 endpoint (`HttpServer`) — usually made with `MCPServerEnvironment.for_server(spec)`. Contract:
 
-* **one server connection per session**: the first `reset` (or a `list_tools` step) starts the
-  server (stdio: a child process) and runs MCP's `initialize`; `close()` — called once when the
+* **one server connection per session**: the first `reset` (or step) takes a started server
+  (stdio: a child process that completed MCP's `initialize`); `close()` — called once when the
   session ends, whatever the reason — shuts the connection down and, for stdio, ends the process.
-  The connection is owned by one task, so it is torn down where it was opened;
+  Each connection is owned by one task, so it is torn down where it was opened. So that a session
+  does not wait for a process to start, `spares` (default 1) connections are kept started ahead
+  of the sessions that will take them;
 * **its tools are the actions**: `ListToolsAction` lists the server's tools (name, description,
   input schema), `CallToolAction` calls one. The result is `CallToolObservation.result` =
   `{content, structured_content, data, is_error}` (0.10's shape; `data` is the structured result,
@@ -18,13 +20,18 @@ endpoint (`HttpServer`) — usually made with `MCPServerEnvironment.for_server(s
   started makes `reset` fail with `MCPServerStartError` naming the command and its stderr tail.
 
 `probe_server(spec)` connects once, lists the tools and disconnects (what `openenv wrap-mcp` does
-before serving, so a wrong command fails early with a one-line message).
+before serving, so a wrong command fails early with a one-line message). Given those tools,
+`for_server(spec, tools=...)` also serves them as the runtime's JSON-RPC tools (`tools/list`,
+`tools/call` on `mcp` frames and `POST /mcp`), so MCP clients reach the wrapped server through the
+environment too; such a call runs on the session's connection (or a fresh one for a call without
+a session) and is not an episode step.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import tempfile
 from collections.abc import Sequence
@@ -34,7 +41,7 @@ from typing import IO, Any, ClassVar, cast
 import pydantic
 
 from openenv.errors import OpenEnvError
-from openenv.server import Environment
+from openenv.server import Environment, tool
 from openenv.types import (
     CallToolAction,
     CallToolObservation,
@@ -207,6 +214,55 @@ class _Connection:
                 pass
 
 
+_SPARES: dict[type, tuple[asyncio.AbstractEventLoop, list[asyncio.Task[_Connection]]]] = {}
+
+
+class _Template(Environment[Any, Any, Any]):
+    @tool
+    async def template(self) -> None:
+        """A tool spec to copy (the runtime's ToolSpec, reached through the public API)."""
+
+
+def _serve_as_jsonrpc(cls: type[MCPServerEnvironment], tools: list[Tool]) -> None:
+    """Give `cls` the runtime's class-level tools for `tools` (names that clash are left out)."""
+    specs = _Template.tool_specs()
+    if not specs or not dataclasses.is_dataclass(specs[0]):
+        return  # the runtime's spec type changed shape: tools stay reachable through steps
+    arguments = pydantic.create_model("mcp_tool_arguments", __config__=pydantic.ConfigDict(extra="allow"))
+    by_name = {
+        t.name: dataclasses.replace(
+            specs[0], name=t.name, description=t.description, input_schema=t.input_schema, arguments=arguments
+        )
+        for t in tools
+        if t.name.isidentifier() and not t.name.startswith("_") and not hasattr(MCPServerEnvironment, t.name)
+    }
+    base_find = cls.find_tool
+
+    def tool_specs(owner: Any) -> list[Any]:
+        return list(by_name.values())
+
+    def find_tool(owner: Any, name: str, arguments: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        spec = by_name.get(name)
+        return base_find(name, arguments) if spec is None else (spec, dict(arguments))
+
+    def method(tool_name: str) -> Any:
+        async def call(self: MCPServerEnvironment, **arguments: Any) -> Any:
+            return await self._rpc_call(tool_name, arguments)
+
+        call.__name__ = tool_name
+        return call
+
+    cls.tool_specs = classmethod(tool_specs)  # type: ignore[method-assign,assignment]
+    cls.find_tool = classmethod(find_tool)  # type: ignore[method-assign,assignment]
+    for name in by_name:
+        setattr(cls, name, method(name))
+
+
+async def _opened(connection: _Connection) -> _Connection:
+    await connection.open()
+    return connection
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         return _describe(exc.exceptions[0])
@@ -244,17 +300,68 @@ class MCPServerEnvironment(Environment[Any, Observation, State]):
     observation_type = CallToolObservation
     reset_observation_type = Observation
 
+    spares: ClassVar[int] = 1
+    """Connections kept started ahead of the sessions that will take them (0 = start on demand)."""
+
     def __init__(self) -> None:
         if self.server is None:
             raise TypeError(f"{type(self).__name__} names no server: use MCPServerEnvironment.for_server(spec)")
         self._connection: _Connection | None = None
 
     @classmethod
-    def for_server(cls, server: ServerSpec, *, name: str | None = None) -> type[MCPServerEnvironment]:
-        """A subclass wrapping `server` (its name defaults to the command's or URL's)."""
+    def _spare_pool(cls) -> list[asyncio.Task[_Connection]]:
+        loop = asyncio.get_running_loop()
+        pool = _SPARES.get(cls)
+        if pool is None or pool[0] is not loop:
+            pool = _SPARES[cls] = (loop, [])
+        return pool[1]
+
+    @classmethod
+    def _refill(cls) -> None:
+        pool = cls._spare_pool()
+        while len(pool) < max(0, cls.spares):
+            assert cls.server is not None
+            connection = _Connection(cls.server, cls.start_timeout_s, cls.call_timeout_s)
+            pool.append(asyncio.create_task(_opened(connection), name="mcp-server spare"))
+
+    @classmethod
+    async def _take(cls) -> _Connection:
+        pool = cls._spare_pool()
+        while pool:
+            task = pool.pop(0)
+            try:
+                connection = await task
+            except MCPServerStartError:
+                continue  # a spare that failed: try the next, then start one here
+            if connection.alive:
+                cls._refill()
+                return connection
+            await connection.close()
+        assert cls.server is not None
+        connection = _Connection(cls.server, cls.start_timeout_s, cls.call_timeout_s)
+        await connection.open()
+        cls._refill()
+        return connection
+
+    @classmethod
+    def for_server(
+        cls, server: ServerSpec, *, name: str | None = None, tools: Sequence[Tool] | None = None
+    ) -> type[MCPServerEnvironment]:
+        """A subclass wrapping `server` (its name defaults to the command's or URL's); with `tools`
+        (from `probe_server`) they are also served as JSON-RPC tools."""
         label = name or _default_name(server)
         doc = f"The tools of the MCP server `{server.describe()}` as an OpenEnv environment."
-        return type(label, (cls,), {"server": server, "__doc__": doc, "__module__": cls.__module__})
+        made = type(label, (cls,), {"server": server, "__doc__": doc, "__module__": cls.__module__})
+        if tools:
+            _serve_as_jsonrpc(made, list(tools))
+        return made
+
+    async def _rpc_call(self, name: str, arguments: dict[str, Any]) -> Any:
+        """One JSON-RPC `tools/call`: the result's `data`; a failure raises (an `isError` result)."""
+        observation = await self._call(await self._connected(), name, arguments)
+        if observation.error is not None:
+            raise RuntimeError(observation.error.message)
+        return observation.result["data"] if isinstance(observation.result, dict) else observation.result
 
     async def _connected(self) -> _Connection:
         connection = self._connection
@@ -262,10 +369,8 @@ class MCPServerEnvironment(Environment[Any, Observation, State]):
             return connection
         if connection is not None:  # lost: reconnect
             await connection.close()
-        assert self.server is not None
-        connection = _Connection(self.server, self.start_timeout_s, self.call_timeout_s)
+        connection = await type(self)._take()
         self._connection = connection
-        await connection.open()
         return connection
 
     async def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:

@@ -189,3 +189,16 @@ def test_a_server_that_cannot_start_is_a_clear_error() -> None:
     with pytest.raises(MCPServerStartError, match="did not complete initialize within 1 s"):
         asyncio.run(probe_server(silent, start_timeout_s=1.0))
     assert time.monotonic() - started < 10.0
+
+
+def test_probed_tools_are_also_the_environments_jsonrpc_tools(serve: Serve) -> None:
+    info, tools = asyncio.run(probe_server(TIME))
+    assert info["name"] == "mcp-time"
+    server = serve(MCPServerEnvironment.for_server(TIME, tools=tools), max_sessions=2)
+    with GenericSyncEnvClient(server.base_url, timeout_s=CALL_TIMEOUT_S) as client:
+        client.reset()
+        assert [t["name"] for t in client.list_tools()] == ["get_current_time", "convert_time"]
+        assert client.call_tool("get_current_time", timezone="UTC")["timezone"] == "UTC"
+        failed = client.mcp("tools/call", {"name": "get_current_time", "arguments": {"timezone": "Mars/X"}})
+        assert failed["isError"] is True  # a failing tool is a result, not a protocol error
+        assert client.state().step_count == 0  # JSON-RPC tool calls are not episode steps

@@ -5,7 +5,8 @@ wraps a streamable-HTTP MCP endpoint instead. The server is started once first, 
 completes MCP's `initialize` and to list its tools (a server that cannot start fails here with one
 line naming the command and the end of its stderr, exit 2); then every session of the environment
 gets its own connection (for stdio: its own server process, ended with the session), its tools are
-the step actions (`call_tool` / `list_tools`) and its failures are tool errors. Binds `--host`
+the step actions (`call_tool` / `list_tools`) and also the environment's JSON-RPC tools (`mcp`
+frames, `POST /mcp`), and its failures are tool errors. Binds `--host`
 (default 127.0.0.1 — loopback) and `--port` (default 8000); `--name` names the environment (default:
 the command's); the limit options are `openenv serve`'s. Runs until interrupted.
 """
@@ -95,7 +96,7 @@ def build_app(args: argparse.Namespace) -> Any:
         raise CliError(str(exc), hint="check the command runs on its own and speaks MCP on stdio") from None
     env_class = type(
         "WrappedMCPServer",
-        (MCPServerEnvironment.for_server(spec, name=args.name),),
+        (MCPServerEnvironment.for_server(spec, name=args.name, tools=tools),),
         {"start_timeout_s": args.start_timeout},
     )
     name = args.name or env_class.__mro__[1].__name__
