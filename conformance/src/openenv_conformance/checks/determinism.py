@@ -6,7 +6,8 @@ Two sessions reset with the same `seed` (plus `--reset-data`) and take the same 
 valid actions (generated from `/schema`, or from MCP tool schemas); observations, rewards and
 `done` must be identical step by step; two runs whose every step was an error are ERROR (no
 vacuous pass: nothing was compared). Fields that name the episode (`episode_id`) and the
-top-level `metadata` are not compared. A second check notes (INFORMATIONAL) whether another seed
+metadata (`observation.metadata`, equal to the top-level `data.metadata` by OE-WS-019: sandbox
+paths, timings, isolation reports) are not compared. A second check notes (INFORMATIONAL) whether another seed
 changes the first observation.
 """
 
@@ -26,8 +27,8 @@ STEPS = 5
 
 def _comparable(data: dict[str, Any]) -> str:
     obs = data.get("observation")
-    if isinstance(obs, dict):
-        obs = {k: v for k, v in obs.items() if k != "episode_id"}
+    if isinstance(obs, dict):  # a deep copy without what names the run rather than the state
+        obs = {k: v for k, v in obs.items() if k not in ("episode_id", "metadata")}
     return dumps({"observation": obs, "reward": data.get("reward"), "done": data.get("done")})
 
 
