@@ -136,7 +136,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=64,
         help="sessions against a plain sync environment (ours: bench/envs/ours_sync.py; 0 skips)",
     )
-    p.add_argument("--mcp-echo-sessions", type=int, default=16, help="sessions of the mcp_echo scenario (0 skips)")
+    p.add_argument("--mcp-echo-sessions", type=int, default=64, help="sessions of the mcp_echo scenario (0 skips)")
     p.add_argument("--connects", type=int, default=300, help="new sessions per run")
     p.add_argument("--connect-warmup", type=int, default=20, help="unmeasured new sessions first")
     p.add_argument(
