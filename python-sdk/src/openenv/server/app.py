@@ -136,5 +136,6 @@ def create_app(
         from openenv.manifest import load_manifest
 
         settings = {**manifest_settings(load_manifest(Path(manifest))), **settings}
-    resolved = name or settings.pop("name", None) or (cls.__name__ if cls is not None else "environment")
+    from_manifest = settings.pop("name", None)
+    resolved = name or from_manifest or (cls.__name__ if cls is not None else "environment")
     return OpenEnvApp(env, ServerConfig(name=resolved, **settings), env_class=env_class)
