@@ -26,7 +26,6 @@ from openenv.types import (
     ToolError,
 )
 
-
 __all__ = [
     "Action",
     "CallToolAction",
