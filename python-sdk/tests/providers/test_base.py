@@ -18,7 +18,7 @@ class Warming(BaseHTTPRequestHandler):
     calls = 0
     warm_up = 3
 
-    def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+    def do_GET(self) -> None:
         type(self).calls += 1
         healthy = type(self).calls > type(self).warm_up
         body = b'{"status": "healthy"}' if healthy else b'{"status": "starting"}'

@@ -46,5 +46,5 @@ def test_a_server_that_never_gets_healthy_times_out_and_is_killed(tmp_path: Path
     silent = tmp_path / "python"
     silent.write_text("#!/bin/sh\nexec sleep 60\n")
     silent.chmod(silent.stat().st_mode | stat.S_IXUSR)
-    with pytest.raises(ConnectError, match="not healthy within 0.5 s"):
+    with pytest.raises(ConnectError, match=r"not healthy within 0\.5 s"):
         LocalProcessProvider("tests.apps:line_app", python=str(silent), ready_timeout_s=0.5).start()
