@@ -45,7 +45,17 @@ REPORTS = OUT_DIR / "json"
 BADGES = OUT_DIR / "badges"
 FORMAT = "openenv-conformance-report/1"
 OUTCOMES: tuple[str, ...] = ("PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED", "INFORMATIONAL", "ERROR")
-PROFILES: tuple[str, ...] = ("core", "v1", "http", "mcp", "concurrency", "determinism", "robustness", "performance")
+PROFILES: tuple[str, ...] = (
+    "core",
+    "v1",
+    "http",
+    "mcp",
+    "concurrency",
+    "isolation",
+    "determinism",
+    "robustness",
+    "performance",
+)
 SHORT = {"PASS": "pass", "FAIL": "fail", "NON-STRICT": "non-strict", "UNIMPLEMENTED": "unimpl.",
          "INFORMATIONAL": "info", "ERROR": "error"}  # fmt: skip
 MAX_EVENTS = 40

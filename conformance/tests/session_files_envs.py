@@ -1,4 +1,4 @@
-"""Small environments with per-session "files" for the `concurrency.session_files` check.
+"""Small environments with per-session "files" for the `isolation.session_files` check.
 
 `private_app` keeps each session's files in its own `Environment` instance (correct);
 `shared_app` keeps them in one class-level dict, so every session sees and overwrites the others'

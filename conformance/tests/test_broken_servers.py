@@ -54,7 +54,7 @@ UNIMPLEMENTED_ON_CLEAN = {
     "concurrency.idle_timeout",  # idle_timeout_s is 300 s
     "concurrency.mcp_session_expiry",
     "concurrency.mcp_sessions_count",  # no openenv/session/create
-    "concurrency.session_files",  # declares no per-session files
+    "isolation.session_files",  # declares no per-session files
 }
 
 

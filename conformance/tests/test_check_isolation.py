@@ -1,4 +1,4 @@
-"""`concurrency.session_files` (checks/isolation.py) against real servers on loopback: PASS where
+"""`isolation.session_files` (checks/isolation.py) against real servers on loopback: PASS where
 files stay per session (a small environment and the python_exec_env sandbox), FAIL where they are
 shared, NON-STRICT for an unusable recipe, UNIMPLEMENTED where nothing is declared."""
 
@@ -15,13 +15,13 @@ from openenv_conformance.verdicts import Fail
 
 HERE = Path(__file__).resolve().parent
 SERVERS = HERE.parents[1] / "reference-servers"
-CHECK = "concurrency.session_files"
+CHECK = "isolation.session_files"
 
 
 def _outcome(app: str, cwd: Path) -> tuple[Outcome, str]:
     server = LocalProcessProvider(app, cwd=str(cwd)).start()
     try:
-        report = run_suite(server.base_url, profiles="concurrency", options=fast_options(timeout_s=30.0), only={CHECK})
+        report = run_suite(server.base_url, profiles="isolation", options=fast_options(timeout_s=30.0), only={CHECK})
     finally:
         server.stop()
     (case,) = [c for c in report.cases if c.id == CHECK]

@@ -21,7 +21,7 @@ from .episode import DEFAULT_MAX_STEPS, Episode
 from .sandbox import MAX_CODE_BYTES, MAX_TIMEOUT_S, SandboxError, probe_isolation
 
 MARKER_FILE = "openenv_marker.txt"
-# The recipe of the conformance check `concurrency.session_files` (spec OE-SEC-009): write a
+# The recipe of the conformance check `isolation.session_files` (spec OE-SEC-009): write a
 # marker into this session's files; read every marker file the code can reach anywhere.
 SESSION_FILES_RECIPE: dict[str, JsonValue] = {
     "write": {"code": f"open({MARKER_FILE!r}, 'w').write('{{marker}}')"},

@@ -26,6 +26,7 @@ PROFILES = (
     "http",
     "mcp",
     "concurrency",
+    "isolation",
     "determinism",
     "robustness",
     "performance",

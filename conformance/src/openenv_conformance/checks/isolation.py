@@ -69,7 +69,7 @@ async def _step(conn: Conn, action: dict[str, Any], what: str) -> str:
 
 
 @check(
-    "concurrency.session_files",
+    "isolation.session_files",
     title="a file written in one session is neither readable nor overwritable from another",
     clauses=["OE-SEC-008", "OE-SEC-009"],
 )
