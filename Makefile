@@ -83,9 +83,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-## The README's test command: every check and every test.
+## The README's test command: every check and every test; branch coverage of the SDK and the harness
+## with the floor in pyproject.toml ([tool.coverage.report] fail_under: what the suite reaches).
 test: venv venv-openenv010 venv-compat browser check lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --cov --cov-report=term
 	$(MAKE) test-ray
 	$(MAKE) test-train
 
