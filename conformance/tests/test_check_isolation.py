@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import fast_options
 from openenv.providers import LocalProcessProvider
 from openenv_conformance import Outcome, run_suite
 from openenv_conformance.checks.isolation import recipe, with_marker
 from openenv_conformance.verdicts import Fail
+
+from conftest import fast_options
 
 HERE = Path(__file__).resolve().parent
 SERVERS = HERE.parents[1] / "reference-servers"

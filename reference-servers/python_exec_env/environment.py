@@ -62,7 +62,8 @@ class PyExecObservation(Observation):
     stdout: str = ""
     stderr: str = ""
     exit_code: int = 0
-    execution_time_ms: float = 0.0
+    execution_time_ms: float = Field(default=0.0, json_schema_extra={"x-openenv-nondeterministic": True})
+    """Wall-clock time of the run: marked volatile in `/schema` (spec OE-HTTP-027)."""
     files_changed: list[str] = Field(default_factory=list)
 
 

@@ -7,8 +7,9 @@ valid actions (generated from `/schema`, or from MCP tool schemas); observations
 `done` must be identical step by step; two runs whose every step was an error are ERROR (no
 vacuous pass: nothing was compared). Fields that name the episode (`episode_id`) and the
 metadata (`observation.metadata`, equal to the top-level `data.metadata` by OE-WS-019: sandbox
-paths, timings, isolation reports) are not compared. A second check notes (INFORMATIONAL) whether another seed
-changes the first observation.
+paths, timings, isolation reports) are not compared, nor are the observation members the
+`/schema` `observation` marks `"x-openenv-nondeterministic": true` (OE-HTTP-027: timings, host
+paths). A second check notes (INFORMATIONAL) whether another seed changes the first observation.
 """
 
 from __future__ import annotations
@@ -25,25 +26,46 @@ from openenv_conformance.verdicts import Fail, Undecided
 STEPS = 5
 
 
-def _comparable(data: dict[str, Any]) -> str:
+VOLATILE = "x-openenv-nondeterministic"
+"""The property-schema annotation of an observation member that is not a function of the seed and
+the actions (OE-HTTP-027)."""
+
+
+def volatile_members(schema_doc: dict[str, Any] | None) -> frozenset[str]:
+    """The observation members `/schema` marks as volatile (top-level properties, `$ref`s followed
+    one level into `$defs`)."""
+    observation = (schema_doc or {}).get("observation")
+    if not isinstance(observation, dict):
+        return frozenset()
+    if isinstance(observation.get("$ref"), str):
+        name = observation["$ref"].rsplit("/", 1)[-1]
+        observation = (observation.get("$defs") or {}).get(name, observation)
+    properties = observation.get("properties")
+    if not isinstance(properties, dict):
+        return frozenset()
+    return frozenset(k for k, v in properties.items() if isinstance(v, dict) and v.get(VOLATILE) is True)
+
+
+def _comparable(data: dict[str, Any], volatile: frozenset[str] = frozenset()) -> str:
     obs = data.get("observation")
-    if isinstance(obs, dict):  # a deep copy without what names the run rather than the state
-        obs = {k: v for k, v in obs.items() if k not in ("episode_id", "metadata")}
+    if isinstance(obs, dict):  # a copy without what names the run rather than the state
+        obs = {k: v for k, v in obs.items() if k not in ("episode_id", "metadata") and k not in volatile}
     return dumps({"observation": obs, "reward": data.get("reward"), "done": data.get("done")})
 
 
 async def _trajectory(ctx: CaseContext, seed: int, actions: list[dict[str, Any]]) -> list[str]:
+    volatile = volatile_members(disc(ctx).schema_doc)
     conn = await ctx.connect()
     out = []
     data = expect_type(await conn.request(reset_frame(ctx, seed=seed)), "observation", "reset")
-    out.append(_comparable(data))
+    out.append(_comparable(data, volatile))
     for action in actions:
         frame = await conn.request(step_frame(action))
         if frame.get("type") == "error":
             out.append(dumps({"error": (frame.get("data") or {}).get("code")}))
             continue
         data = expect_type(frame, "observation", "step")
-        out.append(_comparable(data))
+        out.append(_comparable(data, volatile))
         if data.get("done") is True:
             break
     await conn.close()
@@ -53,7 +75,7 @@ async def _trajectory(ctx: CaseContext, seed: int, actions: list[dict[str, Any]]
 @check(
     "determinism.same_seed",
     title="same seed + same actions → same observations (seed reaches the environment)",
-    clauses=["OE-WS-011"],
+    clauses=["OE-WS-011", "OE-HTTP-027"],
 )
 async def same_seed(ctx: CaseContext) -> str | None:
     found = disc(ctx)
