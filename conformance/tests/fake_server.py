@@ -56,6 +56,8 @@ FAULTS = frozenset(
         "binary_closes",  # a binary frame closes the connection
         "notification_answered",  # JSON-RPC notifications on POST /mcp get a response
         "v1_no_id_echo",  # v1 replies do not carry the request id
+        "v1_declared_not_offered",  # /metadata lists openenv.v1, but the upgrade never selects it
+        "http_declared_not_served",  # /metadata declares http_simulation, but /reset /step /state are 404
     }
 )
 ACTION_SCHEMA = {
@@ -302,6 +304,7 @@ class FakeServer:
         return JSONResponse({"name": "fake_line_env", "description": "test server",
                              "readme_content": None, "version": "1.0.0", "author": None,
                              "documentation_url": None, "protocols": [V1],
+                             "capabilities": {"mcp": True, "http_simulation": True, "tasks": False},
                              "limits": self.limits})  # fmt: skip
 
     async def schema(self, request: Request) -> Response:
@@ -326,6 +329,8 @@ class FakeServer:
         return JSONResponse({"detail": [{"type": "value_error", "loc": loc, "msg": msg}]}, 422)
 
     async def http_reset(self, request: Request) -> Response:
+        if "http_declared_not_served" in self.faults:
+            return JSONResponse({"detail": "Not Found"}, 404)
         body, bad = await self._body(request)
         if bad:
             return bad
@@ -338,6 +343,8 @@ class FakeServer:
         return JSONResponse({**obs, "metadata": None})
 
     async def http_step(self, request: Request) -> Response:
+        if "http_declared_not_served" in self.faults:
+            return JSONResponse({"detail": "Not Found"}, 404)
         body, bad = await self._body(request)
         if bad:
             return bad
@@ -351,6 +358,8 @@ class FakeServer:
         return JSONResponse({**env.step(body["action"]), "metadata": None})
 
     async def http_state(self, request: Request) -> Response:
+        if "http_declared_not_served" in self.faults:
+            return JSONResponse({"detail": "Not Found"}, 404)
         # "acts_first": the environment moves once on its own in every fresh episode (legal)
         return JSONResponse(LineEnv(self.faults).state() | {"step_count": 1 if "acts_first" in self.faults else 0})
 
@@ -371,7 +380,7 @@ class FakeServer:
 
     # -- WebSocket -------------------------------------------------------------------------
     async def ws(self, websocket: WebSocket) -> None:
-        v1 = V1 in websocket.scope.get("subprotocols", [])
+        v1 = V1 in websocket.scope.get("subprotocols", []) and "v1_declared_not_offered" not in self.faults
         if websocket.query_params.get("session_id") is not None:
             await websocket.accept()
             await websocket.send_text(json.dumps({"type": "error", "data": {

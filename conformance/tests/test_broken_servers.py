@@ -43,6 +43,15 @@ CAUGHT: dict[str, dict[str, Outcome]] = {
     "binary_closes": {"robustness.binary_frame": Outcome.FAIL},
     "notification_answered": {"http.mcp.notification": Outcome.FAIL},
     "v1_no_id_echo": {"v1.id.echo": Outcome.FAIL},
+    "http_declared_not_served": {  # capabilities.http_simulation declared, endpoints missing: FAIL
+        "http.reset": Outcome.FAIL,
+        "http.step": Outcome.FAIL,
+        "http.state": Outcome.FAIL,
+    },
+    "v1_declared_not_offered": {  # declared in /metadata, not honoured: FAIL, not UNIMPLEMENTED
+        "v1.negotiate": Outcome.FAIL,
+        "v1.hello": Outcome.FAIL,
+    },
 }
 SPILL_OVER = {"wrong_envelope_key": {"core.reset.envelope"}}
 """Control checks a fault legitimately breaks too."""

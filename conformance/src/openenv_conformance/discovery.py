@@ -36,6 +36,10 @@ class Discovery:
     tools: list[Tool] = field(default_factory=list)
     override: dict[str, Any] | None = None
     v1_selected: bool = False
+    declared_protocols: tuple[str, ...] = ()
+    """`protocols` from `/metadata`: subprotocols the server says it speaks (OE-V1-006)."""
+    declared_capabilities: dict[str, Any] = field(default_factory=dict)
+    """`capabilities` from `/metadata` (`mcp`, `http_simulation`, `tasks`): features it promises."""
     env_name: str | None = None
     """`name` from `/metadata` (selects `when_name` expected-failure entries)."""
     problems: list[str] = field(default_factory=list)
@@ -118,8 +122,15 @@ async def discover(ctx: CaseContext) -> Discovery:
         found.problems.append(f"GET /schema failed: {exc}")
     try:
         meta = await ctx.http_call("GET", "/metadata")
-        name = meta.json().get("name") if meta.status_code == 200 else None
+        body = meta.json() if meta.status_code == 200 else {}
+        name = body.get("name")
         found.env_name = name if isinstance(name, str) else None
+        capabilities = body.get("capabilities")
+        if isinstance(capabilities, dict):
+            found.declared_capabilities = dict(capabilities)
+        protocols = body.get("protocols")
+        if isinstance(protocols, list):
+            found.declared_protocols = tuple(p for p in protocols if isinstance(p, str))
     except (Fail, ValueError, AttributeError):
         found.problems.append("GET /metadata gave no name")
     if found.action_schema is not None:

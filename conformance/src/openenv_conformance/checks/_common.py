@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from openenv_conformance.context import (
     V1,
@@ -50,7 +50,10 @@ async def session(ctx: CaseContext, *, v1: bool = False, label: str | None = Non
 
 async def open_conn(ctx: CaseContext, *, v1: bool = False, label: str | None = None) -> Conn:
     if v1:
-        if not disc(ctx).v1_selected:
+        found = disc(ctx)
+        if not found.v1_selected:
+            if V1 in found.declared_protocols:  # declared in /metadata: a broken promise
+                raise Fail(f"/metadata lists {V1} in protocols, but the upgrade offering it does not select it")
             raise Unimplemented(f"the server does not select the {V1} subprotocol")
         conn = await ctx.connect(subprotocols=[V1], label=label)
         if conn.subprotocol != V1:
@@ -165,3 +168,11 @@ async def fill_to_capacity(
             clauses=("OE-LIM-011",),
         )
     raise Unimplemented(f"no capacity limit reached with {limit} sessions")
+
+
+def not_served(ctx: CaseContext, what: str, capability: str) -> NoReturn:
+    """`what` is missing: UNIMPLEMENTED, or FAIL when `/metadata` `capabilities.<capability>` promised
+    it (a promise broken is a failure, not an optional feature left out)."""
+    if disc(ctx).declared_capabilities.get(capability) is True:
+        raise Fail(f"{what}, although /metadata declares capabilities.{capability}: true")
+    raise Unimplemented(what)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from openenv_conformance.checks._common import disc, state_of, step_frame
+from openenv_conformance.checks._common import disc, not_served, state_of, step_frame
 from openenv_conformance.context import CaseContext, dumps, expect_type
 from openenv_conformance.model import Level
 from openenv_conformance.registry import check
-from openenv_conformance.verdicts import Fail, Unimplemented
+from openenv_conformance.verdicts import Fail
 
 
 def _fresh_state(data: dict[str, Any], where: str) -> None:
@@ -45,7 +45,7 @@ async def state_before_reset(ctx: CaseContext) -> str | None:
 async def http_state_fresh(ctx: CaseContext) -> str | None:
     resp = await ctx.http_call("GET", "/state")
     if resp.status_code == 404:
-        raise Unimplemented("HTTP /state is not served (production mode)")
+        not_served(ctx, "HTTP /state is not served (production mode)", "http_simulation")
     if resp.status_code != 200:
         raise Fail(f"GET /state → HTTP {resp.status_code}")
     body = resp.json()

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from openenv_conformance.checks._common import disc
+from openenv_conformance.checks._common import disc, not_served
 from openenv_conformance.context import CaseContext
 from openenv_conformance.model import Level
 from openenv_conformance.paths import openapi_path
@@ -95,7 +95,7 @@ async def http_reset(ctx: CaseContext) -> str | None:
         else:
             resp = await ctx.http_call("POST", "/reset", json_body=body)
         if resp.status_code == 404:
-            raise Unimplemented("HTTP /reset is not served (production mode)")
+            not_served(ctx, "HTTP /reset is not served (production mode)", "http_simulation")
         if resp.status_code != 200:
             raise Fail(f"POST /reset {'(empty body)' if body is None else ''} → HTTP "
                        f"{resp.status_code}")  # fmt: skip
@@ -112,7 +112,7 @@ async def http_step(ctx: CaseContext) -> str | None:
     body = {"action": disc(ctx).valid_action(), "timeout_s": 5.0, "request_id": "conformance-1"}
     resp = await ctx.http_call("POST", "/step", json_body=body)
     if resp.status_code == 404:
-        raise Unimplemented("HTTP /step is not served (production mode)")
+        not_served(ctx, "HTTP /step is not served (production mode)", "http_simulation")
     if resp.status_code == 500:  # what OE-HTTP-021 requires when the environment raises: not a FAIL
         raise Undecided(
             "prerequisite failed: the environment raised on the derived action (HTTP 500, as OE-HTTP-021 "
@@ -150,7 +150,7 @@ async def validation_422(ctx: CaseContext) -> str | None:
         body = _json(resp, path)
         _valid(ctx, "HttpValidationError", body, f"{path} 422 body")
     if not served:
-        raise Unimplemented("HTTP /reset and /step are not served")
+        not_served(ctx, "HTTP /reset and /step are not served", "http_simulation")
     if "action" in raw:
         locs = [d.get("loc") for d in body.get("detail", []) if isinstance(d, dict)]
         if not any(isinstance(loc, list) and loc[:2] == ["body", "action"] for loc in locs):
@@ -183,7 +183,7 @@ async def mcp_errors(ctx: CaseContext) -> str | None:
     for raw, code, rid in probes:
         status, body = await _rpc(ctx, raw)
         if status == 404:
-            raise Unimplemented("POST /mcp is not served")
+            not_served(ctx, "POST /mcp is not served", "mcp")
         if status != 200:
             raise Fail(f"{raw!r} → HTTP {status}, expected 200")
         if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
@@ -206,7 +206,7 @@ async def mcp_errors(ctx: CaseContext) -> str | None:
 async def mcp_notification(ctx: CaseContext) -> str | None:
     status, body = await _rpc(ctx, '{"jsonrpc":"2.0","method":"notifications/initialized"}')
     if status == 404:
-        raise Unimplemented("POST /mcp is not served")
+        not_served(ctx, "POST /mcp is not served", "mcp")
     if body is not None:
         raise Fail(f"notification answered with HTTP {status} and a body: {str(body)[:200]}")
     if status != 202:
@@ -368,7 +368,7 @@ async def all_or_none(ctx: CaseContext) -> str | None:
 async def http_state(ctx: CaseContext) -> str | None:
     resp = await ctx.http_call("GET", "/state")
     if resp.status_code == 404:
-        raise Unimplemented("HTTP /state is not served (production mode)")
+        not_served(ctx, "HTTP /state is not served (production mode)", "http_simulation")
     if resp.status_code != 200:
         raise Fail(f"GET /state → HTTP {resp.status_code}")
     body = _json(resp, "/state")
@@ -387,7 +387,7 @@ async def stateless(ctx: CaseContext) -> str | None:
     baseline = _json(before, "/state") if before.status_code == 200 else None
     resp = await ctx.http_call("POST", "/reset", json_body={**ctx.options.reset_data, "episode_id": mark})
     if resp.status_code == 404:
-        raise Unimplemented("HTTP simulation endpoints are not served")
+        not_served(ctx, "HTTP simulation endpoints are not served", "http_simulation")
     await ctx.http_call("POST", "/step", json_body={"action": disc(ctx).valid_action()})
     state = await ctx.http_call("GET", "/state")
     if state.status_code != 200:

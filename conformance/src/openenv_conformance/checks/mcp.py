@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 from openenv_conformance.actions import valid_instance
+from openenv_conformance.checks._common import not_served
 from openenv_conformance.context import CaseContext, dumps, expect_type
 from openenv_conformance.model import Level
 from openenv_conformance.registry import check
@@ -109,7 +110,7 @@ async def _http_rpc(ctx: CaseContext, method: str, params: Any, rid: Any) -> dic
         payload["params"] = params
     resp = await ctx.http_call("POST", "/mcp", json_body=payload)
     if resp.status_code == 404:
-        raise Unimplemented("POST /mcp is not served")
+        not_served(ctx, "POST /mcp is not served", "mcp")
     try:
         body = resp.json()
     except ValueError:
@@ -141,10 +142,10 @@ async def http_tools(ctx: CaseContext) -> str | None:
 async def _tools_or_skip(ctx: CaseContext) -> list[dict[str, Any]]:
     listed = await _http_rpc(ctx, "tools/list", None, "probe")
     if "error" in listed:
-        raise Unimplemented("the environment has no tools")
+        not_served(ctx, "the environment has no tools", "mcp")
     tools = _tools_from(listed.get("result"), "POST /mcp")
     if not tools:
-        raise Unimplemented("the environment lists no tools")
+        not_served(ctx, "the environment lists no tools", "mcp")
     return tools
 
 

@@ -47,20 +47,25 @@ MAX_PROBE_BYTES = 64 * 1024 * 1024
 
 
 def _need_v1(ctx: CaseContext) -> None:
-    if not disc(ctx).v1_selected:
+    found = disc(ctx)
+    if not found.v1_selected:
+        if V1 in found.declared_protocols:  # a promise broken is a FAIL, not UNIMPLEMENTED
+            raise Fail(f"/metadata lists {V1} in protocols, but the upgrade offering it does not select it")
         raise Unimplemented(f"the server does not select the {V1} subprotocol")
 
 
 @check(
     "v1.negotiate",
-    title="offering openenv.v1 (with an unknown token) selects openenv.v1",
-    clauses=["OE-V1-002", "OE-V1-004", "OE-WS-002"],
+    title="offering openenv.v1 (with an unknown token) selects openenv.v1 (a FAIL where /metadata lists it)",
+    clauses=["OE-V1-002", "OE-V1-004", "OE-WS-002", "OE-V1-006"],
 )
 async def negotiate(ctx: CaseContext) -> str | None:
     result = await ctx.try_connect(subprotocols=[V1, "x-unknown.v9"])
     if isinstance(result, HandshakeRefused):
         raise Fail(f"upgrade offering {V1} refused with HTTP {result.status}")
     if result.subprotocol is None:
+        if V1 in disc(ctx).declared_protocols:
+            raise Fail(f"/metadata lists {V1} in protocols (OE-V1-006), but the server ignores the offer")
         raise Unimplemented(f"the server ignores the {V1} offer (base level only)")
     if result.subprotocol != V1:
         raise Fail(f"server selected {result.subprotocol!r}, which is not openenv.v1")
