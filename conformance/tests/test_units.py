@@ -96,6 +96,27 @@ def test_expected_failures_when_name(tmp_path: Path) -> None:
     assert applicable(entries, "Other") == {"a.c": "r2"}
 
 
+def test_expected_failures_when_failing(tmp_path: Path) -> None:
+    """A behavioural entry excuses its own failure anywhere, not another one, and is never stale."""
+    from openenv_conformance.expected import expectation
+
+    path = tmp_path / "x.yaml"
+    path.write_text('failures:\n  - {id: a.b, reason: r1, when_failing: true, match: "^seed inf"}\n')
+    entries = load_expected_failures(path, {"a.b"})
+    assert applicable(entries, "Any") == {}  # nothing is required to fail
+    assert expectation(entries, "a.b", "Any", "seed inf reached the env", failed=True) == ("r1", None)
+    reason, note = expectation(entries, "a.b", "Any", "something else", failed=True)
+    assert reason is None and note is not None and "failed otherwise" in note
+    assert expectation(entries, "a.b", "Any", "", failed=False) == (None, None)  # passes: not stale
+    for bad in (
+        "{id: a.b, reason: r, when_failing: true}",
+        "{id: a.b, reason: r, when_failing: true, match: x, when_name: E}",
+    ):
+        path.write_text(f"failures:\n  - {bad}\n")
+        with pytest.raises(ValueError, match="when_failing: true needs match and no when_name"):
+            load_expected_failures(path, {"a.b"})
+
+
 def test_levels_come_from_the_clause_index() -> None:
     index = ClauseIndex.load(clause_index_path())
     must = next(c.id for c in index.clauses.values() if c.level is Level.MUST)

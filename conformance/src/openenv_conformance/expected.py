@@ -1,9 +1,12 @@
 """Expected-failure lists: checks a given implementation is known to fail, each with a reason.
 
-Contract: the YAML file is `{target: str, failures: [{id, reason[, when_name][, match]}, ...]}`,
-where `when_name` (a string or list of strings) limits an entry to targets whose `/metadata`
-`name` is one of them, and `match` (a regular expression) limits it to failures whose message
-matches: a listed case that fails for another reason is not excused. Loading rejects unknown
+Contract: the YAML file is `{target: str, failures: [{id, reason[, when_name][, match][, when_failing]},
+...]}`, where `when_name` (a string or list of strings) limits an entry to targets whose
+`/metadata` `name` is one of them, and `match` (a regular expression) limits it to failures whose
+message matches: a listed case that fails for another reason is not excused. `when_failing: true`
+marks a defect of the implementation that shows only in environments whose code behaves a certain
+way (0.10 passes a `seed` of `inf` to every `reset(**kwargs)`): such an entry needs `match`, takes
+no `when_name`, excuses that failure on any target and is not stale where the case passes. Loading rejects unknown
 check ids, unknown keys, bad patterns, duplicate entries and entries without a reason, so a typo
 cannot silently excuse a failure. `expectation()` decides one case; `applicable()` lists the
 entries for one target. A listed check that does not fail makes the run fail (a stale entry).
@@ -19,7 +22,7 @@ from pathlib import Path
 import yaml
 
 MAX_ENTRIES = 1_000
-_KEYS = {"id", "reason", "when_name", "match"}
+_KEYS = {"id", "reason", "when_name", "match", "when_failing"}
 MAX_PATTERN_CHARS = 500
 
 
@@ -30,6 +33,8 @@ class ExpectedFailure:
     when_name: tuple[str, ...] = ()
     match: re.Pattern[str] | None = None
     """Only failures whose message matches count as expected."""
+    when_failing: bool = False
+    """A behavioural defect: excused wherever it shows (with `match`), never stale."""
 
 
 def load_expected_failures(path: Path, known_ids: Iterable[str]) -> list[ExpectedFailure]:
@@ -72,13 +77,17 @@ def load_expected_failures(path: Path, known_ids: Iterable[str]) -> list[Expecte
             compiled = re.compile(pattern) if pattern is not None else None
         except re.error as exc:
             raise ValueError(f"{path}: entry {n} ({cid}): match is not a valid regular expression: {exc}") from None
-        out.append(ExpectedFailure(cid, reason.strip(), names, compiled))
+        when_failing = entry.get("when_failing", False)
+        if not isinstance(when_failing, bool) or (when_failing and (compiled is None or names)):
+            raise ValueError(f"{path}: entry {n} ({cid}): when_failing: true needs match and no when_name")
+        out.append(ExpectedFailure(cid, reason.strip(), names, compiled, when_failing))
     return out
 
 
 def applicable(entries: list[ExpectedFailure], env_name: str | None) -> dict[str, str]:
-    """Check id → reason for the entries that apply to a target named `env_name`."""
-    return {e.id: e.reason for e in entries if not e.when_name or env_name in e.when_name}
+    """Check id → reason for the entries a target named `env_name` must fail (`when_failing`
+    entries excluded: they excuse a failure but do not require one)."""
+    return {e.id: e.reason for e in entries if not e.when_failing and (not e.when_name or env_name in e.when_name)}
 
 
 def expectation(
@@ -95,5 +104,7 @@ def expectation(
             continue
         if failed and entry.match is not None and entry.match.search(message) is None:
             return None, f"listed as an expected failure matching /{entry.match.pattern}/, but it failed otherwise"
+        if entry.when_failing and not failed:
+            return None, None  # the environment does not show the defect: nothing to excuse, not stale
         return entry.reason, None
     return None, None
