@@ -124,3 +124,15 @@ def test_levels_come_from_the_clause_index() -> None:
     assert index.level_of([should]) is Level.SHOULD
     assert index.level_of([should, must]) is Level.MUST
     assert index.level_of(["OE-NOPE-999"]) is None
+
+
+def test_schemathesis_leaves_out_what_the_spec_does_not_cover() -> None:
+    import re
+
+    from openenv_conformance.checks.http import out_of_scope_paths
+
+    plain = re.compile(out_of_scope_paths({}))
+    assert all(plain.search(p) for p in ("/web", "/web/", "/web/state", "/echo_env/tasks", "/echo_env/task_range"))
+    assert not any(plain.search(p) for p in ("/reset", "/step", "/state", "/schema", "/mcp", "/websocket"))
+    with_tasks = re.compile(out_of_scope_paths({"tasks": True}))
+    assert with_tasks.search("/web/x") and not with_tasks.search("/echo_env/tasks")

@@ -265,6 +265,18 @@ def _failure_lines(text: str) -> list[str]:
     return out
 
 
+OUT_OF_SCOPE = r"^/web(/.*)?$"
+"""0.10's web interface: not part of the protocol (spec/ambiguities.md), never probed."""
+TASK_API = r"^/[^/]+/(splits|tasks|num_tasks|task|task_range)$"
+"""0.10's Task API routes: in scope (spec/tasks.md) only for a server that declares tasks."""
+
+
+def out_of_scope_paths(capabilities: dict[str, Any]) -> str:
+    """The `--exclude-path-regex` of the schemathesis pass: the web interface always, the Task API
+    unless `/metadata` declares `capabilities.tasks`."""
+    return OUT_OF_SCOPE if capabilities.get("tasks") is True else f"{OUT_OF_SCOPE}|{TASK_API}"
+
+
 @check(
     "http.openapi.schemathesis",
     title="schemathesis (examples, coverage, fuzzing, stateful links) finds no failures",
@@ -290,6 +302,7 @@ async def schemathesis_pass(ctx: CaseContext) -> str | None:
         ]  # fmt: skip
         if ctx.options.schemathesis_paths:
             argv += ["--include-path-regex", ctx.options.schemathesis_paths]
+        argv += ["--exclude-path-regex", out_of_scope_paths(disc(ctx).declared_capabilities)]
         ctx.note("schemathesis", "note", " ".join(argv[2:]))
         proc = await asyncio.create_subprocess_exec(
             *argv,
