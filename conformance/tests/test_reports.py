@@ -10,11 +10,12 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from conftest import fast_options
 from fake_server import FakeServer
 from openenv_conformance import Report, arun_suite
 from openenv_conformance.report_files import write_html, write_json, write_junit
 from openenv_conformance.wire_schema import SchemaSet
+
+from conftest import fast_options
 
 ONLY = {"core.reset.envelope", "core.error.invalid_json", "v1.hello", "performance.step_latency",
         "http.health", "concurrency.idle_timeout"}  # fmt: skip
