@@ -43,3 +43,15 @@ def test_volatile_members_reads_refs_and_ignores_unmarked() -> None:
     assert volatile_members(doc) == {"t"}
     assert volatile_members({"observation": {"properties": {"t": {"x-openenv-nondeterministic": "yes"}}}}) == set()
     assert volatile_members(None) == set()
+
+
+def test_declared_nondeterminism_is_not_judged() -> None:
+    """An environment that declares `capabilities.deterministic: false` (OE-HTTP-028) — our SDK
+    says so for `deterministic = False` — is UNIMPLEMENTED, not NON-STRICT, for the same timings."""
+    server = LocalProcessProvider("volatile_envs:live_app", cwd=str(HERE)).start()
+    try:
+        report = run_suite(server.base_url, profiles="determinism", options=fast_options(), only={CHECK})
+    finally:
+        server.stop()
+    (case,) = [c for c in report.cases if c.id == CHECK]
+    assert case.outcome is Outcome.UNIMPLEMENTED and "deterministic: false" in case.message

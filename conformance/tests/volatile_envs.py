@@ -1,7 +1,8 @@
 """Environments whose observations carry a wall-clock timing, for `determinism.same_seed`.
 
 `marked_app` declares the timing volatile (`x-openenv-nondeterministic`, OE-HTTP-027) and must be
-judged deterministic; `unmarked_app` does not, and its differing timings are a NON-STRICT finding.
+judged deterministic; `unmarked_app` does not, and its differing timings are a NON-STRICT finding;
+`live_app` declares that it cannot be seeded (`deterministic = False`, OE-HTTP-028): not judged.
 Served by `openenv serve` in tests.
 """
 
@@ -74,3 +75,12 @@ class UnmarkedDice(Environment[Roll, UnmarkedObservation]):
 
 marked_app = create_app(MarkedDice, name="marked_dice")
 unmarked_app = create_app(UnmarkedDice, name="unmarked_dice")
+
+
+class LiveDice(UnmarkedDice):
+    """The unmarked timing, but the environment says it cannot be seeded."""
+
+    deterministic = False
+
+
+live_app = create_app(LiveDice, name="live_dice")

@@ -9,7 +9,9 @@ vacuous pass: nothing was compared). Fields that name the episode (`episode_id`)
 metadata (`observation.metadata`, equal to the top-level `data.metadata` by OE-WS-019: sandbox
 paths, timings, isolation reports) are not compared, nor are the observation members the
 `/schema` `observation` marks `"x-openenv-nondeterministic": true` (OE-HTTP-027: timings, host
-paths). A second check notes (INFORMATIONAL) whether another seed changes the first observation.
+paths). A server that declares `capabilities.deterministic: false` (OE-HTTP-028: it cannot be
+seeded) is not judged (UNIMPLEMENTED). A second check notes (INFORMATIONAL) whether another seed
+changes the first observation.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from openenv_conformance.checks._common import disc, reset_frame, step_frame
 from openenv_conformance.context import CaseContext, dumps, expect_type
 from openenv_conformance.model import Level
 from openenv_conformance.registry import check
-from openenv_conformance.verdicts import Fail, Undecided
+from openenv_conformance.verdicts import Fail, Undecided, Unimplemented
 
 STEPS = 5
 
@@ -75,10 +77,12 @@ async def _trajectory(ctx: CaseContext, seed: int, actions: list[dict[str, Any]]
 @check(
     "determinism.same_seed",
     title="same seed + same actions → same observations (seed reaches the environment)",
-    clauses=["OE-WS-011", "OE-HTTP-027"],
+    clauses=["OE-WS-011", "OE-HTTP-027", "OE-HTTP-028"],
 )
 async def same_seed(ctx: CaseContext) -> str | None:
     found = disc(ctx)
+    if found.declared_capabilities.get("deterministic") is False:
+        raise Unimplemented("the server declares capabilities.deterministic: false (OE-HTTP-028)")
     rng = random.Random(ctx.options.seed)
     actions = [found.random_action(rng) for _ in range(STEPS)]
     seed = ctx.options.seed % (2**31)

@@ -59,6 +59,9 @@ class Environment(Generic[ActT, ObsT, StateT]):
     blocking: ClassVar[bool] = True
     """Whether sync methods may block; False runs them on the event loop (fast, but a slow call
     then stalls every session of the server)."""
+    deterministic: ClassVar[bool] = True
+    """False when observations are not a function of the reset seed and the actions (a live
+    service, real time): `/metadata` then says `capabilities.deterministic: false` (OE-HTTP-028)."""
     description: ClassVar[str | None] = None
     """A one-paragraph description for `/metadata` (defaults to the class docstring)."""
 

@@ -191,6 +191,9 @@ class HttpEndpoints:
         config = service.config
         cls = service.env_class
         description = config.description or cls.description or (cls.__doc__ or "").strip().split("\n")[0]
+        capabilities: dict[str, bool] = {"mcp": service.has_tools, "http_simulation": True, "tasks": config.tasks}
+        if not cls.deterministic:  # absent means seedable (OE-HTTP-028)
+            capabilities["deterministic"] = False
         return 200, {
             "name": config.name,
             "description": description or f"{config.name} environment",
@@ -200,7 +203,7 @@ class HttpEndpoints:
             "documentation_url": None,
             "protocols": [SUBPROTOCOL_V1] if config.v1 else [],
             "limits": config.limits(),
-            "capabilities": {"mcp": service.has_tools, "http_simulation": True, "tasks": config.tasks},
+            "capabilities": capabilities,
         }
 
     async def openapi(self, body: bytes) -> tuple[int, Any]:

@@ -96,6 +96,10 @@ export type HttpSimulation = boolean;
  */
 export type Tasks = boolean;
 /**
+ * `false`: observations are not a function of the reset `seed` and the actions (the environment cannot be seeded), so determinism is not judged (OE-HTTP-028). Absent means `true`.
+ */
+export type Deterministic = boolean;
+/**
  * Task name, unique in the manifest.
  */
 export type Name1 = string;
@@ -191,6 +195,7 @@ export interface Capabilities {
   mcp?: Mcp;
   http_simulation?: HttpSimulation;
   tasks?: Tasks;
+  deterministic?: Deterministic;
   [k: string]: boolean | undefined;
 }
 /**

@@ -61,6 +61,10 @@ export type HttpSimulation = boolean;
  * The environment declares tasks (see the manifest's `tasks`).
  */
 export type Tasks = boolean;
+/**
+ * `false`: observations are not a function of the reset `seed` and the actions (the environment cannot be seeded), so determinism is not judged (OE-HTTP-028). Absent means `true`.
+ */
+export type Deterministic = boolean;
 
 /**
  * Body of `GET /metadata`: 0.10's `EnvironmentMetadata` fields plus the supported subprotocols, limits and capabilities.
@@ -92,5 +96,6 @@ export interface Capabilities {
   mcp?: Mcp;
   http_simulation?: HttpSimulation;
   tasks?: Tasks;
+  deterministic?: Deterministic;
   [k: string]: boolean | undefined;
 }
