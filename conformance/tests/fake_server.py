@@ -11,9 +11,9 @@ exactly one behaviour so the tests can check that the matching conformance check
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
-import random
 import socket
 import threading
 import time
@@ -39,6 +39,7 @@ LIMITS = {
     "max_sessions": MAX_SESSIONS,
 }
 V1 = "openenv.v1"
+_UNSEEDED_STARTS = itertools.cycle(range(-3, 4))
 FAULTS = frozenset(
     {
         "wrong_envelope_key",  # observation data uses "obs" instead of "observation"
@@ -58,6 +59,7 @@ FAULTS = frozenset(
         "v1_no_id_echo",  # v1 replies do not carry the request id
         "v1_declared_not_offered",  # /metadata lists openenv.v1, but the upgrade never selects it
         "http_declared_not_served",  # /metadata declares http_simulation, but /reset /step /state are 404
+        "mcp_declared_no_tools",  # /metadata declares mcp, but tools/list answers -32601 everywhere
     }
 )
 ACTION_SCHEMA = {
@@ -173,8 +175,8 @@ class LineEnv:
         self.episode_id = params.get("episode_id") or str(uuid.uuid4())
         if "episode_id_ignored" in self.faults:
             self.episode_id = str(uuid.uuid4())
-        if "nondeterministic_seed" in self.faults:
-            self.position = random.randint(-3, 3)
+        if "nondeterministic_seed" in self.faults:  # differs on every reset (a random draw could repeat)
+            self.position = next(_UNSEEDED_STARTS)
         else:
             self.position = (seed or 0) % 3
         self.step_count, self.started, self.done = 0, True, False
@@ -204,7 +206,7 @@ def rpc_error(rid: Any, code: int, message: str, data: Any = None) -> dict[str, 
     return {"jsonrpc": "2.0", "id": rid, "error": error}
 
 
-def handle_rpc(msg: Any) -> dict[str, Any] | None:
+def handle_rpc(msg: Any, faults: frozenset[str] = frozenset()) -> dict[str, Any] | None:
     """JSON-RPC over `/mcp` and `type:"mcp"`; None for a notification."""
     if not isinstance(msg, dict):
         return rpc_error(None, -32600, "request must be an object")
@@ -223,6 +225,8 @@ def handle_rpc(msg: Any) -> dict[str, Any] | None:
     method = msg["method"]
     if "session_id" in params and method.startswith("tools/"):
         return rpc_error(rid, -32602, f"unknown session_id {params['session_id']!r}")
+    if method in ("tools/list", "tools/call") and "mcp_declared_no_tools" in faults:
+        return rpc_error(rid, -32601, f"method not found: {method}")
     if method == "tools/list":
         return {"jsonrpc": "2.0", "id": rid, "result": {"tools": [ECHO_TOOL]}}
     if method == "tools/call":
@@ -371,7 +375,7 @@ class FakeServer:
             msg = parse_json(raw)
         except BadJson as exc:
             return JSONResponse(rpc_error(None, -32700, f"parse error: {exc}"))
-        reply = handle_rpc(msg)
+        reply = handle_rpc(msg, self.faults)
         if reply is None:
             if "notification_answered" in self.faults:
                 return JSONResponse(rpc_error(None, -32601, "method not found"))
@@ -509,7 +513,7 @@ class FakeServer:
         if kind == "state":
             return {"type": "state", "data": env.state()}
         if kind == "mcp":
-            reply = handle_rpc(data)
+            reply = handle_rpc(data, self.faults)
             return None if reply is None else {"type": "mcp", "data": reply}
         assert isinstance(data, dict)
         if kind == "reset":

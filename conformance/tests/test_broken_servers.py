@@ -48,12 +48,16 @@ CAUGHT: dict[str, dict[str, Outcome]] = {
         "http.step": Outcome.FAIL,
         "http.state": Outcome.FAIL,
     },
+    "mcp_declared_no_tools": {  # capabilities.mcp declared, no tools: FAIL
+        "mcp.http.tools": Outcome.FAIL,
+        "mcp.ws.tools": Outcome.FAIL,
+    },
     "v1_declared_not_offered": {  # declared in /metadata, not honoured: FAIL, not UNIMPLEMENTED
         "v1.negotiate": Outcome.FAIL,
         "v1.hello": Outcome.FAIL,
     },
 }
-SPILL_OVER = {"wrong_envelope_key": {"core.reset.envelope"}}
+SPILL_OVER = {"wrong_envelope_key": {"core.reset.envelope"}, "mcp_declared_no_tools": {"mcp.ws.tools"}}
 """Control checks a fault legitimately breaks too."""
 
 NOT_TESTABLE_HERE = {

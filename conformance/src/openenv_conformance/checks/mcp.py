@@ -14,7 +14,7 @@ import random
 from typing import Any
 
 from openenv_conformance.actions import valid_instance
-from openenv_conformance.checks._common import not_served
+from openenv_conformance.checks._common import disc, not_served
 from openenv_conformance.context import CaseContext, dumps, expect_type
 from openenv_conformance.model import Level
 from openenv_conformance.registry import check
@@ -54,12 +54,21 @@ async def _ws_rpc(conn: Any, method: str, params: dict[str, Any] | None, rid: An
     return data
 
 
-def _no_tools(reply: dict[str, Any], where: str) -> str:
-    """OE-MCP-015: an environment without tools answers with -32601 or -32603."""
+def _no_tools(ctx: CaseContext, reply: dict[str, Any], where: str) -> str:
+    """OE-MCP-015: an environment without tools answers with -32601 or -32603 — unless `/metadata`
+    declared `capabilities.mcp`, a promise the missing tools break."""
     code = (reply.get("error") or {}).get("code")
     if code not in (-32601, -32603):
         raise Fail(f"{where}: tools/list error code {code}, expected -32601/-32603 (no tools)")
+    if disc(ctx).declared_capabilities.get("mcp") is True:
+        raise Fail(f"{where}: tools/list → JSON-RPC error {code}, although /metadata declares capabilities.mcp: true")
     return f"no tools: tools/list → JSON-RPC error {code}"
+
+
+def _empty_tools(ctx: CaseContext) -> str:
+    if disc(ctx).declared_capabilities.get("mcp") is True:
+        raise Fail("tools/list lists no tools, although /metadata declares capabilities.mcp: true")
+    return "the environment lists no tools"
 
 
 def _call_result(result: Any, where: str) -> None:
@@ -79,10 +88,10 @@ async def ws_tools(ctx: CaseContext) -> str | None:
     conn = await ctx.connect()
     listed = await _ws_rpc(conn, "tools/list", None, "list-1")
     if "error" in listed:
-        return _no_tools(listed, "/ws mcp")
+        return _no_tools(ctx, listed, "/ws mcp")
     tools = _tools_from(listed.get("result"), "/ws mcp")
     if not tools:
-        return "the environment lists no tools"
+        return _empty_tools(ctx)
     called = await _ws_rpc(conn, "tools/call", _call_params(tools, ctx.rng), 7)
     if "result" not in called:
         raise Fail(f"tools/call {tools[0]['name']} → {dumps(called)[:300]}")
@@ -128,10 +137,10 @@ async def _http_rpc(ctx: CaseContext, method: str, params: Any, rid: Any) -> dic
 async def http_tools(ctx: CaseContext) -> str | None:
     listed = await _http_rpc(ctx, "tools/list", None, 1)
     if "error" in listed:
-        return _no_tools(listed, "POST /mcp")
+        return _no_tools(ctx, listed, "POST /mcp")
     tools = _tools_from(listed.get("result"), "POST /mcp")
     if not tools:
-        return "the environment lists no tools"
+        return _empty_tools(ctx)
     called = await _http_rpc(ctx, "tools/call", _call_params(tools, ctx.rng), 2)
     if "result" not in called:
         raise Fail(f"tools/call {tools[0]['name']} → {str(called)[:300]}")
