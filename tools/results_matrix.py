@@ -39,23 +39,15 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from openenv_conformance.registry import PROFILES as REGISTERED_PROFILES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = Path("docs") / "results"
 REPORTS = OUT_DIR / "json"
 BADGES = OUT_DIR / "badges"
 FORMAT = "openenv-conformance-report/1"
 OUTCOMES: tuple[str, ...] = ("PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED", "INFORMATIONAL", "ERROR")
-PROFILES: tuple[str, ...] = (
-    "core",
-    "v1",
-    "http",
-    "mcp",
-    "concurrency",
-    "isolation",
-    "determinism",
-    "robustness",
-    "performance",
-)
+PROFILES: tuple[str, ...] = REGISTERED_PROFILES
 SHORT = {"PASS": "pass", "FAIL": "fail", "NON-STRICT": "non-strict", "UNIMPLEMENTED": "unimpl.",
          "INFORMATIONAL": "info", "ERROR": "error"}  # fmt: skip
 MAX_EVENTS = 40

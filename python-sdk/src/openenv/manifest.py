@@ -68,17 +68,3 @@ def _line(text: str, loc: tuple[Any, ...]) -> str:
         else:
             break
     return f":{line + 1}" if line is not None else ""
-
-
-def server_settings(manifest: Any) -> dict[str, Any]:
-    """`ServerConfig` fields a manifest determines: name, version, description, limits, tasks."""
-    settings: dict[str, Any] = {"name": manifest.name}
-    for key in ("version", "description"):
-        value = getattr(manifest, key, None)
-        if value is not None:
-            settings[key] = " ".join(str(value).split())
-    limits = getattr(manifest, "limits", None)
-    if limits is not None:
-        settings.update(limits.model_dump(exclude_none=True))
-    settings["tasks"] = bool(getattr(manifest, "tasks", None))
-    return settings

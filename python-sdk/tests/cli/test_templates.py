@@ -14,6 +14,7 @@ from openenv.cli.__main__ import main
 from openenv.providers import LocalProcessProvider
 from openenv_conformance import RunOptions, run_suite
 from openenv_conformance.model import Outcome
+from openenv_conformance.registry import PROFILES
 
 REPO = Path(__file__).resolve().parents[3]
 RUFF = Path(sys.executable).with_name("ruff")
@@ -60,7 +61,7 @@ def test_scaffold_serves_passes_its_test_and_every_must(template: str, tmp_path:
         if c.outcome in (Outcome.FAIL, Outcome.ERROR)
     ]
     assert report.passed and not bad, "\n".join(bad)
-    assert len(report.profiles) == 8 and report.counts()["PASS"] >= 70
+    assert report.profiles == list(PROFILES) and report.counts()["PASS"] >= 70
 
 
 def test_init_refuses_bad_names_and_existing_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
