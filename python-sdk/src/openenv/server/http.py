@@ -8,7 +8,7 @@ limit get 413; malformed bodies 422 with a `detail` list; environment failures 5
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -21,7 +21,15 @@ from openenv.server.asgi import Receive, Scope, SendFn
 from openenv.server.faults import InvalidRequest, StepTimedOut, to_wire
 from openenv.server.host import EnvHost, wire_observation
 from openenv.server.mcp.environment import run_tool_action
-from openenv.server.mcp.jsonrpc import PARSE_ERROR, McpDispatcher, rpc_error
+from openenv.server.mcp.jsonrpc import (
+    MCP_HANDSHAKE_VERSIONS,
+    PARSE_ERROR,
+    VERSION_HEADER,
+    McpDispatcher,
+    http_headers,
+    http_status,
+    rpc_error,
+)
 from openenv.server.openapi import openapi_document
 from openenv.server.service import EnvService
 from openenv.types import CallToolObservation, ListToolsObservation, Observation
@@ -114,7 +122,10 @@ class HttpEndpoints:
             if handler is None:
                 raise HttpError(405, "Method Not Allowed", [(b"allow", ", ".join(methods).encode())])
             body = await self._read_body(receive)
-            status, payload = await handler(body)
+            if handler == self.mcp:  # the one route that reads headers (MCP's routing headers)
+                status, payload = await self.mcp(body, scope["headers"])
+            else:
+                status, payload = await handler(body)
         except HttpError as exc:
             status, payload, headers = exc.status, exc.body, exc.headers
         if status == 202:
@@ -191,7 +202,8 @@ class HttpEndpoints:
         config = service.config
         cls = service.env_class
         description = config.description or cls.description or (cls.__doc__ or "").strip().split("\n")[0]
-        capabilities: dict[str, bool] = {"mcp": service.has_tools, "http_simulation": True, "tasks": config.tasks}
+        flags, members = service.declarations()  # taskset and trajectory record (OE-TASK-008, OE-RWD-009)
+        capabilities: dict[str, bool] = {"mcp": service.has_tools, "http_simulation": True, **flags}
         if not cls.deterministic:  # absent means seedable (OE-HTTP-028)
             capabilities["deterministic"] = False
         return 200, {
@@ -204,6 +216,7 @@ class HttpEndpoints:
             "protocols": [SUBPROTOCOL_V1] if config.v1 else [],
             "limits": config.limits(),
             "capabilities": capabilities,
+            **members,
         }
 
     async def openapi(self, body: bytes) -> tuple[int, Any]:
@@ -221,7 +234,7 @@ class HttpEndpoints:
         return 200, {
             "action": self.service.action_schema(),
             "observation": observation,
-            "state": cls.state_type.model_json_schema(),
+            "state": self.service.state_schema(),
             "reset_observation": reset_cls.model_json_schema() if reset_cls else None,
         }
 
@@ -306,12 +319,12 @@ class HttpEndpoints:
 
         return await self._with_env(run, "state")
 
-    async def mcp(self, body: bytes) -> tuple[int, Any]:
+    async def mcp(self, body: bytes, raw_headers: Sequence[tuple[bytes, bytes]] = ()) -> tuple[int, Any]:
+        headers = http_headers(raw_headers)
         try:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return 200, rpc_error(None, PARSE_ERROR, "Parse error")
-        response = await McpDispatcher(None, self.service).handle(message)
-        if response is None:
-            return 202, None
-        return 200, response
+            modern = headers.get(VERSION_HEADER, MCP_HANDSHAKE_VERSIONS[0]) not in MCP_HANDSHAKE_VERSIONS
+            return (400 if modern else 200), rpc_error(None, PARSE_ERROR, "Parse error")
+        response, modern = await McpDispatcher(None, self.service).answer(message, headers)
+        return http_status(response, modern), response
