@@ -4,7 +4,10 @@ A subclass names one server — a command spoken to over stdio (`StdioServer`) o
 endpoint (`HttpServer`) — usually made with `MCPServerEnvironment.for_server(spec)`. Contract:
 
 * **one server connection per session**: the first `reset` (or step) takes a started server
-  (stdio: a child process that completed MCP's `initialize`); `close()` — called once when the
+  (stdio: a child process) with which a protocol revision was agreed, as the official client's
+  `mode` says (`protocol`, default `"auto"`: probe `server/discover` for 2026-07-28, the stateless
+  revision, and fall back to the `initialize` handshake on servers that do not answer it;
+  `"legacy"`: `initialize` only; `"2026-07-28"`: that revision, no probe); `close()` — called once when the
   session ends, whatever the reason — shuts the connection down and, for stdio, ends the process.
   Each connection is owned by one task, so it is torn down where it was opened. So that a session
   does not wait for a process to start, `spares` (default 1) connections are kept started ahead
@@ -103,12 +106,14 @@ class MCPServerStartError(OpenEnvError):
 class _Connection:
     """One live MCP client session, opened and closed by its own owner task."""
 
-    def __init__(self, spec: ServerSpec, start_timeout_s: float, call_timeout_s: float) -> None:
+    def __init__(self, spec: ServerSpec, start_timeout_s: float, call_timeout_s: float, protocol: str = "auto") -> None:
         self.spec = spec
         self.start_timeout_s = start_timeout_s
         self.call_timeout_s = call_timeout_s
+        self.protocol = protocol
         self.session: Any = None
         self.server_info: dict[str, Any] = {}
+        self.protocol_version: str | None = None
         self.tools: dict[str, Tool] = {}
         self._stop = asyncio.Event()
         self._owner: asyncio.Task[None] | None = None
@@ -167,8 +172,10 @@ class _Connection:
                         streamable_http_client(self.spec.url, http_client=client)
                     )
                 session = await stack.enter_async_context(ClientSession(read, write))
-                init = await session.initialize()
-                self.server_info = init.server_info.model_dump(mode="json", exclude_none=True)
+                await _agree_revision(session, self.protocol)
+                info = session.server_info
+                self.server_info = info.model_dump(mode="json", exclude_none=True) if info is not None else {}
+                self.protocol_version = session.protocol_version
                 listed = await session.list_tools()
                 self.tools = {t.name: _tool(t) for t in listed.tools[:MAX_TOOLS]}
                 self.session = session
@@ -258,6 +265,31 @@ def _serve_as_jsonrpc(cls: type[MCPServerEnvironment], tools: list[Tool]) -> Non
         setattr(cls, name, method(name))
 
 
+async def _agree_revision(session: Any, protocol: str) -> None:
+    """Agree a protocol revision with the server as the official client's `mode` does (`protocol`)."""
+    from mcp.shared.exceptions import MCPError
+
+    if protocol == "legacy":
+        await session.initialize()
+    elif protocol == "auto":
+        try:
+            await session.discover()  # 2026-07-28: `server/discover`, then a per-request envelope
+        except (MCPError, RuntimeError, pydantic.ValidationError):
+            await session.initialize()  # a server of the handshake era (or no mutual 2026 revision)
+    else:
+        import mcp_types
+
+        session.adopt(
+            mcp_types.DiscoverResult(
+                supported_versions=[protocol],
+                capabilities=mcp_types.ServerCapabilities(),
+                result_type="complete",
+                ttl_ms=0,
+                cache_scope="public",
+            )
+        )
+
+
 async def _opened(connection: _Connection) -> _Connection:
     await connection.open()
     return connection
@@ -296,6 +328,8 @@ class MCPServerEnvironment(Environment[Any, Observation, State]):
     """The server this class wraps (set by `for_server` or a subclass)."""
     start_timeout_s: ClassVar[float] = 30.0
     call_timeout_s: ClassVar[float] = 60.0
+    protocol: ClassVar[str] = "auto"
+    """How the revision is agreed: `"auto"`, `"legacy"` or a 2026 revision (the SDK client's `mode`)."""
     action_type = cast(Any, CallToolAction | ListToolsAction)
     observation_type = CallToolObservation
     reset_observation_type = Observation
@@ -321,7 +355,7 @@ class MCPServerEnvironment(Environment[Any, Observation, State]):
         pool = cls._spare_pool()
         while len(pool) < max(0, cls.spares):
             assert cls.server is not None
-            connection = _Connection(cls.server, cls.start_timeout_s, cls.call_timeout_s)
+            connection = _Connection(cls.server, cls.start_timeout_s, cls.call_timeout_s, cls.protocol)
             pool.append(asyncio.create_task(_opened(connection), name="mcp-server spare"))
 
     @classmethod
@@ -338,7 +372,7 @@ class MCPServerEnvironment(Environment[Any, Observation, State]):
                 return connection
             await connection.close()
         assert cls.server is not None
-        connection = _Connection(cls.server, cls.start_timeout_s, cls.call_timeout_s)
+        connection = _Connection(cls.server, cls.start_timeout_s, cls.call_timeout_s, cls.protocol)
         await connection.open()
         cls._refill()
         return connection
@@ -375,7 +409,8 @@ class MCPServerEnvironment(Environment[Any, Observation, State]):
 
     async def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:
         connection = await self._connected()
-        return Observation(metadata={"server": connection.server_info, "tools": sorted(connection.tools)})
+        metadata = {"server": connection.server_info, "tools": sorted(connection.tools)}
+        return Observation(metadata={**metadata, "protocol_version": connection.protocol_version})
 
     async def step(self, action: Any) -> Observation:
         connection = await self._connected()
@@ -432,9 +467,11 @@ def _default_name(server: ServerSpec) -> str:
     return cleaned if not cleaned[0].isdigit() else f"mcp_{cleaned}"
 
 
-async def probe_server(server: ServerSpec, *, start_timeout_s: float = 30.0) -> tuple[dict[str, Any], list[Tool]]:
+async def probe_server(
+    server: ServerSpec, *, start_timeout_s: float = 30.0, protocol: str = "auto"
+) -> tuple[dict[str, Any], list[Tool]]:
     """Connect once: the server's `serverInfo` and tools (raises `MCPServerStartError`)."""
-    connection = _Connection(server, start_timeout_s, start_timeout_s)
+    connection = _Connection(server, start_timeout_s, start_timeout_s, protocol)
     await connection.open()
     try:
         return connection.server_info, list(connection.tools.values())

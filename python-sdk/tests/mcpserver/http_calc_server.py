@@ -1,4 +1,6 @@
-"""A small streamable-HTTP MCP server (official SDK) for the wrap tests: `python http_calc_server.py PORT`."""
+"""A small streamable-HTTP MCP server (official SDK) for the wrap tests:
+`python http_calc_server.py PORT [stateless]` (`stateless`: the SDK's stateless mode, JSON responses,
+which serves 2026-07-28 requests and handshake-era ones without a session id)."""
 
 from __future__ import annotations
 
@@ -22,4 +24,7 @@ def divide(a: float, b: float) -> float:
 
 
 if __name__ == "__main__":
-    server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+    stateless = sys.argv[2:] == ["stateless"]
+    server.run(
+        "streamable-http", host="127.0.0.1", port=int(sys.argv[1]), stateless_http=stateless, json_response=stateless
+    )

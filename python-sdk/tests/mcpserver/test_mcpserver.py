@@ -140,16 +140,19 @@ def test_a_stdio_server_process_lives_and_dies_with_its_session(serve: Serve) ->
     assert _wait_for(lambda: _children("mcp-server-time") == [])
 
 
-@pytest.fixture
-def http_server() -> Iterator[str]:
+@pytest.fixture(params=["stateful", "stateless"])
+def http_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The official SDK's own server as a third-party process: its default (stateful, SSE) mode and
+    its stateless mode (JSON responses, no session id), both of which also serve 2026-07-28."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     script = Path(__file__).with_name("http_calc_server.py")
+    argv = [sys.executable, str(script), str(port)] + (["stateless"] if request.param == "stateless" else [])
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=subprocess.DEVNULL, stderr=errors)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
         try:
             ready = _wait_for(lambda: _port_open(port) or proc.poll() is not None, timeout_s=30.0)
             errors.seek(0)
@@ -167,10 +170,17 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_streamable_http_server(serve: Serve, http_server: str) -> None:
-    server = serve(MCPServerEnvironment.for_server(HttpServer(http_server)), max_sessions=2)
+@pytest.mark.parametrize(("protocol", "agreed"), [("auto", "2026-07-28"), ("legacy", "2025-11-25")])
+def test_streamable_http_server(serve: Serve, http_server: str, protocol: str, agreed: str) -> None:
+    """'auto' speaks 2026-07-28 (`server/discover`, per-request envelope) to a server that serves it;
+    'legacy' keeps the `initialize` handshake; the tools and their errors are the same."""
+    wrapped = MCPServerEnvironment.for_server(HttpServer(http_server))
+    wrapped.protocol = protocol
+    server = serve(wrapped, max_sessions=2)
     with GenericSyncEnvClient(server.base_url, timeout_s=CALL_TIMEOUT_S) as client:  # v1 this time
-        client.reset()
+        ready = client.reset()
+        assert ready.observation["metadata"]["protocol_version"] == agreed
+        assert ready.observation["metadata"]["server"]["name"] == "calc"
         assert {t["name"] for t in client.step({"type": "list_tools"}).observation["tools"]} == {"add", "divide"}
         assert _call(client, "add", a=2, b=40)["result"]["data"] == 42
         failed = _call(client, "divide", a=1, b=0)
