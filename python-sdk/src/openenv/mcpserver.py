@@ -44,7 +44,8 @@ from typing import IO, Any, ClassVar, cast
 import pydantic
 
 from openenv.errors import OpenEnvError
-from openenv.server import Environment, tool
+from openenv.server import Environment, EnvironmentFault, tool
+from openenv.server.faults import ToolCallFailed
 from openenv.types import (
     CallToolAction,
     CallToolObservation,
@@ -391,10 +392,14 @@ class MCPServerEnvironment(Environment[Any, Observation, State]):
         return made
 
     async def _rpc_call(self, name: str, arguments: dict[str, Any]) -> Any:
-        """One JSON-RPC `tools/call`: the result's `data`; a failure raises (an `isError` result)."""
+        """One JSON-RPC `tools/call`: the result's `data`. The wrapped server's errors pass through:
+        bad arguments or an unknown tool are `-32602` (`ToolCallFailed`); any other failure is an
+        `isError` result carrying the server's own text (`EnvironmentFault`)."""
         observation = await self._call(await self._connected(), name, arguments)
         if observation.error is not None:
-            raise RuntimeError(observation.error.message)
+            if observation.error.error_type in ("invalid_args", "tool_not_found"):
+                raise ToolCallFailed(observation.error.error_type, observation.error.message)
+            raise EnvironmentFault(observation.error.message)
         return observation.result["data"] if isinstance(observation.result, dict) else observation.result
 
     async def _connected(self) -> _Connection:

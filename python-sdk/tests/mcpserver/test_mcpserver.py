@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from openenv.client import GenericSyncEnvClient
 from openenv.mcpserver import HttpServer, MCPServerEnvironment, MCPServerStartError, StdioServer, probe_server
@@ -211,4 +212,8 @@ def test_probed_tools_are_also_the_environments_jsonrpc_tools(serve: Serve) -> N
         assert client.call_tool("get_current_time", timezone="UTC")["timezone"] == "UTC"
         failed = client.mcp("tools/call", {"name": "get_current_time", "arguments": {"timezone": "Mars/X"}})
         assert failed["isError"] is True  # a failing tool is a result, not a protocol error
+        assert "Mars/X" in failed["content"][0]["text"]  # with the wrapped server's own text
         assert client.state().step_count == 0  # JSON-RPC tool calls are not episode steps
+    unknown = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}
+    reply = httpx.post(f"{server.base_url}/mcp", json=unknown, timeout=CALL_TIMEOUT_S).json()
+    assert reply["error"]["code"] == -32602

@@ -336,6 +336,8 @@ class McpDispatcher:
             value = await host.invoke(name, **kwargs)
             result = tool_result(value)
             is_error = False
+        except ToolCallFailed:  # the tool refused its arguments (a wrapped server's -32602): -32602
+            raise
         except Exception as exc:  # a failing tool is a result with isError, per MCP
             wire = to_wire(exc, "tools/call")  # the one mapping: EnvironmentFault text, else the class name
             text = wire.message if isinstance(exc, EnvironmentFault) else f"{name} failed ({type(exc).__name__})"
