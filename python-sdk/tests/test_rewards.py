@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from openenv.rewards import RewardComponent, TrajectoryRecorder, parse_reward_info, reward_info
+from openenv.rewards import RewardComponent, parse_reward_info, reward_info
 
 
 def test_components_sum_to_the_reward_and_round_trip() -> None:
@@ -48,19 +48,3 @@ def test_inconsistent_rewards_are_refused(bad: object) -> None:
 )
 def test_malformed_reward_info_reads_as_none(metadata: object) -> None:
     assert parse_reward_info(metadata) is None  # type: ignore[arg-type]
-
-
-def test_the_recorder_keeps_the_newest_steps() -> None:
-    recorder = TrajectoryRecorder(max_steps=2)
-    for i in range(3):
-        recorder.record({"n": i}, {"seen": i}, float(i))
-    assert recorder.as_dict() == {
-        "steps": [
-            {"action": {"n": 1}, "observation": {"seen": 1}, "reward": 1.0},
-            {"action": {"n": 2}, "observation": {"seen": 2}, "reward": 2.0},
-        ],
-        "dropped": 1,
-        "max_steps": 2,
-    }
-    with pytest.raises(ValueError):
-        TrajectoryRecorder(max_steps=0)

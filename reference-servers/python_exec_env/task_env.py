@@ -13,8 +13,9 @@
   `reward_info.pending`; the last one carries the **trajectory score** (`source:
   "trajectory_scorer"`, `scorer: "hidden_tests"`) with components `tests_passed` (the best pass
   rate over the episode, weight 1) and `extra_attempts` (attempts after the first, weight -0.1).
-* `state` adds `task_id` and the episode's `trajectory` (`openenv.rewards.TrajectoryRecorder`,
-  one entry per attempt: the code, the pass rate, the reward).
+* `state` adds `task_id`. The episode's trajectory (one entry per attempt: the submitted action,
+  the observation, the reward) is recorded by the server runtime (`trajectory_max_steps`), which
+  returns it as the `trajectory` member of `state` and declares it in `/metadata`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from openenv.rewards import RewardComponent, TrajectoryRecorder, reward_info
+from openenv.rewards import RewardComponent, reward_info
 from openenv.server import EnvironmentFault
 from openenv.tasks import Task, Taskset, TasksetError, load_taskset
 
@@ -32,19 +33,21 @@ from .scoring import SCORER_NAME, HiddenTestResult, run_hidden_tests
 TASKS_FILE = Path(__file__).with_name("tasks.jsonl")
 EXTRA_ATTEMPT_WEIGHT = -0.1
 DEFAULT_MAX_ATTEMPTS = 3
+MAX_ATTEMPTS_RECORDED = 20
+"""The bound of the runtime's trajectory record (a task allows fewer attempts)."""
 
 
 class PyTaskState(PyExecState):
-    """The base state, plus the task and the episode's trajectory."""
+    """The base state, plus the task."""
 
     task_id: str | None = None
-    trajectory: dict[str, Any] | None = None
 
 
 class PythonTaskEnvironment(PythonExecEnvironment):
     """Code tasks scored by a hidden test suite at the end of the episode."""
 
     taskset: ClassVar[Taskset] = load_taskset(TASKS_FILE, name="python_tasks")
+    trajectory_max_steps = MAX_ATTEMPTS_RECORDED
     state_type = PyTaskState
 
     def __init__(self) -> None:
@@ -52,7 +55,6 @@ class PythonTaskEnvironment(PythonExecEnvironment):
         self._task: Task | None = None
         self._attempts = 0
         self._best: HiddenTestResult | None = None
-        self._trajectory = TrajectoryRecorder(max_steps=20)
 
     def reset(
         self,
@@ -69,7 +71,6 @@ class PythonTaskEnvironment(PythonExecEnvironment):
             raise EnvironmentFault(str(exc)) from exc
         observation = super().reset(seed=seed, episode_id=episode_id)
         self._task, self._attempts, self._best = task, 0, None
-        self._trajectory.clear()
         return PyExecObservation(
             stdout=task.prompt,
             metadata={**observation.metadata, "task_id": task.id, "split": task.split},
@@ -100,9 +101,6 @@ class PythonTaskEnvironment(PythonExecEnvironment):
             )
         else:
             reward, info = reward_info(pending=True)
-        self._trajectory.record(
-            {"code": action.code}, {"pass_rate": result.pass_rate, "exit_code": result.run.exit_code}, reward
-        )
         return PyExecObservation(
             stdout=result.run.stdout,
             stderr=result.run.stderr,
@@ -123,8 +121,4 @@ class PythonTaskEnvironment(PythonExecEnvironment):
 
     def state(self) -> PyTaskState:
         base = super().state()
-        return PyTaskState(
-            **base.model_dump(),
-            task_id=self._task.id if self._task else None,
-            trajectory=self._trajectory.as_dict() if self._task else None,
-        )
+        return PyTaskState(**base.model_dump(), task_id=self._task.id if self._task else None)

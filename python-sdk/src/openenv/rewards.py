@@ -11,8 +11,9 @@ through unchanged: `metadata["reward_info"]` is a `RewardInfo` object
   observation's `reward` equals the weighted sum `Σ weight × value` (to 1e-9 relative).
 * `scorer`: the name of the scorer that produced a trajectory reward (required with that source).
 
-Environment side: `reward_info()` builds the object (and checks the sum), `TrajectoryRecorder`
-keeps an episode's steps up to a bound and returns them for `state` (`trajectory` member).
+Environment side: `reward_info()` builds the object (and checks the sum). Recorded trajectories
+(the `trajectory` member of `state`) are the server runtime's job, not the environment's: an
+environment class sets `trajectory_max_steps` (see `openenv.server.Environment`).
 Client side: `parse_reward_info(metadata)` reads it back (None when absent or malformed).
 """
 
@@ -20,14 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
     "MAX_COMPONENTS",
     "RewardComponent",
     "RewardInfo",
-    "TrajectoryRecorder",
     "parse_reward_info",
     "reward_info",
     "weighted_sum",
@@ -120,31 +120,3 @@ def parse_reward_info(metadata: Mapping[str, Any] | None) -> RewardInfo | None:
         bool(raw.get("pending", False)),
         scorer if isinstance(scorer, str) else None,
     )
-
-
-@dataclass
-class TrajectoryRecorder:
-    """An episode's steps, newest last, at most `max_steps` of them (older ones are dropped and
-    counted in `dropped`)."""
-
-    max_steps: int = 1000
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    dropped: int = 0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_steps <= 100_000:
-            raise ValueError("max_steps must be in 1..100000")
-
-    def clear(self) -> None:
-        self.steps.clear()
-        self.dropped = 0
-
-    def record(self, action: Mapping[str, Any], observation: Mapping[str, Any], reward: float | None) -> None:
-        if len(self.steps) >= self.max_steps:
-            del self.steps[0]
-            self.dropped += 1
-        self.steps.append({"action": dict(action), "observation": dict(observation), "reward": reward})
-
-    def as_dict(self) -> dict[str, Any]:
-        """The `trajectory` member of a `state` reply."""
-        return {"steps": list(self.steps), "dropped": self.dropped, "max_steps": self.max_steps}

@@ -1,11 +1,21 @@
-"""The server-role state machine, without I/O: episode rules, ids, error mapping and close codes."""
+"""The server-role state machine, without I/O: episode rules, ids, error mapping and close codes, and
+the recorded trajectory the ledger keeps (OE-RWD-006, -007, -008)."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 from openenv.protocol import CloseCode, ErrorCode, Mode
-from openenv.protocol.server import Close, Episode, Request, Send, ServerSession
+from openenv.protocol.server import (
+    MAX_TRAJECTORY_STEPS,
+    Close,
+    Episode,
+    EpisodeLedger,
+    Request,
+    Send,
+    ServerSession,
+    TrajectoryRecord,
+)
 
 
 def session(mode: Mode, **limits: int) -> ServerSession:
@@ -125,3 +135,91 @@ def test_close_and_notifications() -> None:
     assert isinstance(request, Request) and s.mcp(request, None) == []
     close = s.receive('{"type":"close"}')
     assert isinstance(close, Request) and close.kind == "close" and s.closed
+
+
+def recording(max_steps: int, *, max_bytes: int = 1 << 20, limit: int = 1 << 20) -> ServerSession:
+    s = session(Mode.V1, max_message_bytes=limit)
+    s.ledger = EpisodeLedger(trajectory=TrajectoryRecord(max_steps, max_bytes))
+    return s
+
+
+def play(s: ServerSession, actions: list[dict]) -> None:
+    """A reset, then one step per action (the observation names the action's `n`)."""
+    reset = s.receive('{"type":"reset","data":{}}')
+    assert isinstance(reset, Request)
+    observe(s, reset, reward=None)
+    for action in actions:
+        step = s.receive(orjson.dumps({"type": "step", "data": action}))
+        assert isinstance(step, Request)
+        s.observation(step, observation=orjson.Fragment(orjson.dumps({"seen": action})), reward=True,
+                      terminated=False, truncated=False, metadata=None)  # fmt: skip
+
+
+def state_of(s: ServerSession) -> dict:
+    request = s.receive('{"type":"state"}')
+    assert isinstance(request, Request)
+    (reply,) = frames(s.state(request, {"extra": 1}))
+    assert reply["type"] == "state", reply
+    return reply["data"]
+
+
+def test_the_ledger_records_the_newest_steps_and_a_reset_clears_them() -> None:
+    s = recording(2)
+    play(s, [{"n": i} for i in range(3)])
+    state = state_of(s)
+    assert state["step_count"] == 3 and state["extra"] == 1
+    assert state["trajectory"] == {
+        "steps": [
+            {"action": {"n": 1}, "observation": {"seen": {"n": 1}}, "reward": 1.0},
+            {"action": {"n": 2}, "observation": {"seen": {"n": 2}}, "reward": 1.0},
+        ],
+        "max_steps": 2,
+        "dropped": 1,
+    }
+    play(s, [])
+    assert state_of(s)["trajectory"] == {"steps": [], "max_steps": 2, "dropped": 0}
+
+
+def test_errors_are_not_recorded_and_unrecorded_ledgers_add_nothing() -> None:
+    s = recording(5)
+    play(s, [{"n": 0}])
+    step = s.receive('{"type":"step","data":{"n":1}}')
+    assert isinstance(step, Request)
+    s.failure(step, ErrorCode.EXECUTION_ERROR, "boom")
+    assert [x["action"] for x in state_of(s)["trajectory"]["steps"]] == [{"n": 0}]
+    plain = session(Mode.V1)
+    play(plain, [{"n": 0}])
+    assert "trajectory" not in state_of(plain)
+
+
+def test_the_record_is_bounded_in_bytes_too() -> None:
+    s = recording(100, max_bytes=200)
+    play(s, [{"blob": "x" * 40, "n": i} for i in range(6)])  # about 100 bytes per recorded step
+    record = state_of(s)["trajectory"]
+    assert [x["action"]["n"] for x in record["steps"]] == [5] and record["dropped"] == 5
+    play(s, [{"blob": "x" * 300}])  # larger than the whole budget: dropped at once, counted
+    assert state_of(s)["trajectory"] == {"steps": [], "max_steps": 100, "dropped": 1}
+
+
+def test_a_state_reply_sheds_the_oldest_steps_to_fit_the_message_limit() -> None:
+    s = recording(50, limit=1024)
+    play(s, [{"blob": "y" * 100, "n": i} for i in range(20)])  # ~4.6 KB recorded, limit 1 KiB
+    request = s.receive('{"type":"state","id":4}')
+    assert isinstance(request, Request)
+    (out,) = s.state(request, {})
+    assert isinstance(out, Send) and len(out.data) <= 1024
+    record = orjson.loads(out.data)["data"]["trajectory"]
+    kept = [x["action"]["n"] for x in record["steps"]]
+    assert kept and kept == list(range(20 - len(kept), 20))  # the newest, oldest first
+    assert record["dropped"] + len(kept) == 20
+    assert state_of(s)["trajectory"]["dropped"] == record["dropped"]  # dropped for good
+    (error,) = frames(s.state(request, {"blob": "z" * 2000}))  # too large even with no steps
+    assert error["data"]["code"] == "EXECUTION_ERROR"
+
+
+@pytest.mark.parametrize("bound", [0, MAX_TRAJECTORY_STEPS + 1, True, 2.0])
+def test_the_record_bound_is_checked(bound: object) -> None:
+    with pytest.raises(ValueError, match="max_steps"):
+        TrajectoryRecord(bound, 1024)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_bytes"):
+        TrajectoryRecord(1, 0)

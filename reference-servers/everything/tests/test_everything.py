@@ -46,14 +46,20 @@ def test_seeded_episode_terminates_on_the_target(everything_server: BackgroundSe
     targets = []
     for _ in range(2):
         with v1_session(everything_server) as ws:
-            reset = ask(ws, "reset", {"seed": 11, "episode_id": "ep-11"})["data"]
+            reset = ask(ws, "reset", {"seed": 11, "episode_id": "ep-11", "task_id": "reach-small"})["data"]
             assert reset["reward"] is None and reset["observation"]["task"] == "reach-small"
+            assert reset["metadata"] == {"seed": 11, "task_id": "reach-small", "split": "train"}
             targets.append(reset["observation"]["target"])
     assert targets[0] == targets[1] and 1 <= targets[0] <= 10
     with v1_session(everything_server) as ws:
-        target = ask(ws, "reset", {"seed": 11})["data"]["observation"]["target"]
+        target = ask(ws, "reset", {"seed": 11, "task": "reach-small"})["data"]["observation"]["target"]
         first = ask(ws, "step", move("add", target - 1, note="hi"))["data"]
         assert first["reward"] == -0.1 and first["observation"]["note"] == "hi"
+        assert first["metadata"]["reward_info"] == {
+            "source": "step",
+            "pending": False,
+            "components": [{"name": "move", "value": 1.0, "weight": -0.1}],
+        }
         assert (first["done"], first["terminated"], first["truncated"]) == (False, False, False)
         hit = ask(ws, "step", move("add", 1))["data"]
         assert hit["reward"] == 1.0 and hit["terminated"] and not hit["truncated"] and hit["done"]
@@ -62,6 +68,45 @@ def test_seeded_episode_terminates_on_the_target(everything_server: BackgroundSe
         assert after["type"] == "error" and after["data"]["code"] == "EPISODE_ENDED"
         state = ask(ws, "state")["data"]
         assert state["step_count"] == 2 and state["value"] == target and state["total_reward"] == 0.9
+        assert [s["reward"] for s in state["trajectory"]["steps"]] == [-0.1, 1.0]
+
+
+def test_tasks_by_id_by_seed_and_unknown(everything_server: BackgroundServer) -> None:
+    with v1_session(everything_server) as ws:
+        picked = {ask(ws, "reset", {"seed": seed})["data"]["metadata"]["task_id"] for seed in range(30)}
+        assert picked == set(TASKS)  # drawn from every task by the seed
+        again = {ask(ws, "reset", {"seed": 7, "split": "train"})["data"]["metadata"]["task_id"] for _ in range(3)}
+        assert len(again) == 1 and again <= {"reach-small", "reach-scored"}
+        for data in ({"task_id": "nope"}, {"task_id": "reach-large", "split": "train"}, {"task": "reach-small",
+                     "task_id": "reach-large"}):  # fmt: skip
+            error = ask(ws, "reset", data)["data"]
+            assert error["code"] == "VALIDATION_ERROR", data
+    with httpx.Client(base_url=everything_server.base_url, timeout=10) as http:
+        assert http.get("/everything/splits").json() == [{"name": "train", "type": "split"},
+                                                         {"name": "test", "type": "split"}]  # fmt: skip
+        tasks = http.post("/everything/tasks", json={}).json()["tasks"]
+        assert [t["id"] for t in tasks] == list(TASKS)
+        meta = http.get("/metadata").json()
+        assert meta["taskset"] == {"num_tasks": 3, "splits": [{"name": "train", "num_tasks": 2},
+                                                             {"name": "test", "num_tasks": 1}]}  # fmt: skip
+
+
+def test_a_scored_task_is_pending_until_its_end_and_the_record_is_bounded(everything_server: BackgroundServer) -> None:
+    with v1_session(everything_server) as ws:
+        target = ask(ws, "reset", {"seed": 3, "task_id": "reach-scored", "max_steps": 6})["data"]["observation"][
+            "target"
+        ]
+        for _ in range(5):
+            step = ask(ws, "step", move("add", 0))["data"]
+            assert step["reward"] == 0.0 and step["metadata"]["reward_info"]["pending"] is True
+        last = ask(ws, "step", move("add", 0))["data"]
+        assert last["truncated"] and last["reward"] == round(-target / 10, 6)
+        info = last["metadata"]["reward_info"]
+        assert info["source"] == "trajectory_scorer" and info["scorer"] == "reach_scorer" and not info["pending"]
+        assert [c["name"] for c in info["components"]] == ["reached", "distance"]
+        record = ask(ws, "state")["data"]["trajectory"]
+        assert record["max_steps"] == 4 and record["dropped"] == 2 and len(record["steps"]) == 4
+        assert record["steps"][-1]["reward"] == last["reward"]
 
 
 def test_truncated_and_stopped_episodes(everything_server: BackgroundServer) -> None:
@@ -158,6 +203,7 @@ def test_http_surface_and_discovery(everything_server: BackgroundServer) -> None
     with httpx.Client(base_url=everything_server.base_url, timeout=10) as http:
         meta = http.get("/metadata").json()
         assert meta["limits"] == manifest["limits"] and meta["capabilities"] == manifest["capabilities"]
+        assert meta["trajectory"] == {"max_steps": 4}
         assert meta["protocols"] == manifest["protocol"] and meta["version"] == manifest["version"]
         schema = http.get("/schema").json()
         assert schema["reset_observation"]["title"] == "EverythingResetObservation"
@@ -167,9 +213,10 @@ def test_http_surface_and_discovery(everything_server: BackgroundServer) -> None
         reset = http.post("/reset", json={"seed": 4, "task": "reach-large"}).json()
         assert reset["observation"]["split"] == "test" and reset["reward"] is None
         step = http.post("/step", json={"action": move("add", 1)}).json()
-        # stateless: /step resets with a fresh random seed first, so the target may be 1
+        # stateless: /step resets with a fresh random seed first (any task), so the target may be 1
         hit = step["observation"]["target"] == 1
-        assert step["observation"]["value"] == 1 and step["reward"] == (1.0 if hit else -0.1)
+        pending = step["metadata"]["reward_info"]["pending"]
+        assert step["observation"]["value"] == 1 and step["reward"] == (1.0 if hit else 0.0 if pending else -0.1)
         assert step["done"] is hit
         assert http.post("/step", json={"action": move("add", "1")}).status_code == 422
         assert http.get("/state").json()["step_count"] == 0

@@ -1,6 +1,7 @@
 """python_exec_env's task mode: hidden-test-suite scoring at the end of the episode, reward
-components, the trajectory in `state`, and the Task API — through the environment and over the
-wire (a real server on loopback, the async client and `run_rollouts`)."""
+components, the trajectory the runtime records and returns in `state`, the Task API and what
+`/metadata` declares — through the environment and over the wire (a real server on loopback, the
+async client and `run_rollouts`)."""
 
 from __future__ import annotations
 
@@ -41,8 +42,7 @@ def test_pending_rewards_then_the_trajectory_score_with_components() -> None:
     }
     assert right.reward == pytest.approx(0.9)
     state = env.state()
-    assert state.task_id == "fib" and state.trajectory is not None
-    assert [s["observation"]["pass_rate"] for s in state.trajectory["steps"]] == [0.5, 1.0]
+    assert state.task_id == "fib" and "trajectory" not in state.model_dump()  # the runtime records it
     with pytest.raises(EnvironmentFault, match="over"):
         env.step(RunCodeAction(code=FIB))
     env.close()
@@ -104,16 +104,32 @@ async def test_over_the_wire_task_api_and_rollouts() -> None:
             assert (await http.post("/python_exec_env/tasks", content=b"[1]")).status_code == 400
             assert (await http.get("/python_exec_env/tasks")).status_code == 405
             assert (await http.get("/health")).status_code == 200  # the other routes are unchanged
+            meta = (await http.get("/metadata")).json()
+            assert meta["capabilities"]["tasks"] is True and meta["capabilities"]["trajectory"] is True
+            assert meta["taskset"] == {
+                "num_tasks": 4,
+                "splits": [{"name": "train", "num_tasks": 3}, {"name": "test", "num_tasks": 1}],
+            }
+            assert meta["trajectory"] == {"max_steps": PythonTaskEnvironment.trajectory_max_steps}
+            schema = (await http.get("/schema")).json()
+            assert "trajectory" in schema["state"]["properties"]
 
         async with GenericEnvClient(base) as env:
             reset = await env.reset(task_id="fib")
             assert reset.observation["stdout"].startswith("Write a function fib")
+            assert (await env.state()).model_dump()["trajectory"] == {"steps": [], "max_steps": 20, "dropped": 0}
+            half = await env.step({"code": HALF_FIB})
             done = await env.step({"code": FIB})
-            assert done.terminated and done.reward == pytest.approx(1.0)
+            assert done.terminated and done.reward == pytest.approx(0.9)
             info = parse_reward_info(done.metadata)
             assert info is not None and info.source == "trajectory_scorer"
-            state = await env.state()
-            assert state.model_dump()["trajectory"]["steps"][0]["reward"] == pytest.approx(1.0)
+            record = (await env.state()).model_dump()["trajectory"]
+            assert (record["max_steps"], record["dropped"]) == (20, 0)
+            assert [s["action"] for s in record["steps"]] == [{"code": HALF_FIB}, {"code": FIB}]
+            assert [s["reward"] for s in record["steps"]] == [0.0, pytest.approx(0.9)]
+            assert record["steps"][0]["observation"] == half.observation  # as sent, one owner
+            await env.reset(task_id="gcd")
+            assert (await env.state()).model_dump()["trajectory"]["steps"] == []  # a reset clears it
 
         specs = [
             EpisodeSpec(reset={"task_id": "palindrome"}, policy=lambda obs: {"code": "x = 1"}),

@@ -11,6 +11,11 @@ The session's `EpisodeLedger` is the one record of the episode: its phase, `epis
 sent; `state()` stamps the ledger's `episode_id` and `step_count` on every state reply, so they are
 right whatever the environment reports (OE-GEN-005, OE-GEN-006, OE-GEN-011). The ledger belongs to
 the environment instance, not the connection: a named session's ledger outlives its connections.
+For an environment that records its episodes the ledger also holds the episode's `TrajectoryRecord`
+(RFC 0004): every step answered with an observation is recorded when it is sent, a reset clears it,
+and `state()` adds it to the reply as `trajectory`, dropping the oldest steps further when the reply
+would exceed `max_message_bytes` (OE-RWD-006, OE-RWD-007, OE-RWD-008). A ledger without a record
+costs one `is None` test per step.
 
 Episode rule table (v1 mode only; base mode passes everything to the environment):
 
@@ -26,6 +31,7 @@ Episode rule table (v1 mode only; base mode passes everything to the environment
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +59,69 @@ _SILENT_AT_BASE = frozenset({ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.IDLE_TIMEOUT
 """v1-only closes that a base-level connection gets without an error frame (OE-WS-028)."""
 
 
+MAX_TRAJECTORY_STEPS = 100_000
+"""The largest bound an environment may give its recorded trajectory."""
+
+
+class TrajectoryRecord:
+    """The current episode's newest steps, kept encoded (OE-RWD-006/007/008).
+
+    At most `max_steps` steps and at most `max_bytes` bytes of them (their JSON, a separating comma
+    each): the oldest go first and are counted in `dropped`. A step whose record alone is larger
+    than `max_bytes` is dropped at once. Each step is encoded once, when recorded, and embedded as
+    is (`orjson.Fragment`) in every `state` reply.
+    """
+
+    __slots__ = ("dropped", "max_bytes", "max_steps", "size", "sizes", "steps")
+
+    def __init__(self, max_steps: int, max_bytes: int) -> None:
+        if type(max_steps) is not int or not 1 <= max_steps <= MAX_TRAJECTORY_STEPS:
+            raise ValueError(f"max_steps must be an integer in 1..{MAX_TRAJECTORY_STEPS}")
+        if type(max_bytes) is not int or max_bytes < 1:
+            raise ValueError("max_bytes must be a positive integer")
+        self.max_steps = max_steps
+        self.max_bytes = max_bytes
+        self.steps: deque[orjson.Fragment] = deque()
+        self.sizes: deque[int] = deque()
+        self.size = 0
+        self.dropped = 0
+
+    def clear(self) -> None:
+        """A new episode: no steps, nothing dropped."""
+        self.steps.clear()
+        self.sizes.clear()
+        self.size = 0
+        self.dropped = 0
+
+    def record(self, action: Any, observation: Any, reward: float | int | bool | None) -> None:
+        """Keep one step (its observation may be an `orjson.Fragment`), then apply both bounds."""
+        if reward.__class__ is bool:
+            reward = float(reward)
+        entry = orjson.dumps({"action": action, "observation": observation, "reward": reward})
+        size = len(entry) + 1
+        self.steps.append(orjson.Fragment(entry))
+        self.sizes.append(size)
+        self.size += size
+        while self.steps and (len(self.steps) > self.max_steps or self.size > self.max_bytes):
+            self._drop_oldest()
+
+    def shed(self, nbytes: int) -> None:
+        """Drop the oldest steps until at least `nbytes` bytes of them are gone (or none is left)."""
+        gone = 0
+        while self.steps and gone < nbytes:
+            gone += self.sizes[0]
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        self.steps.popleft()
+        self.size -= self.sizes.popleft()
+        self.dropped += 1
+
+    def as_wire(self) -> dict[str, Any]:
+        """The `trajectory` member of a `state` reply (`schemas/RecordedTrajectory.schema.json`)."""
+        return {"steps": list(self.steps), "max_steps": self.max_steps, "dropped": self.dropped}
+
+
 class Episode(enum.Enum):
     """Where the session's current episode stands."""
 
@@ -68,10 +137,15 @@ class EpisodeLedger:
     phase: Episode = Episode.NOT_STARTED
     episode_id: str | None = None
     step_count: int = 0
+    trajectory: TrajectoryRecord | None = None
+    """The episode's record, for an environment that records its episodes (else None)."""
 
     def stamp(self, state: dict[str, Any]) -> dict[str, Any]:
-        """`state` with this ledger's `episode_id` and `step_count` (a new dict)."""
-        return {**state, "episode_id": self.episode_id, "step_count": self.step_count}
+        """`state` with this ledger's `episode_id`, `step_count` and `trajectory` (a new dict)."""
+        stamped = {**state, "episode_id": self.episode_id, "step_count": self.step_count}
+        if self.trajectory is not None:
+            stamped["trajectory"] = self.trajectory.as_wire()
+        return stamped
 
 
 @dataclass(slots=True)  # not frozen: built per frame, and frozen init costs 3x
@@ -209,14 +283,31 @@ class ServerSession:
         if request.kind == "reset":
             ledger.episode_id = episode_id
             ledger.step_count = 0
+            if ledger.trajectory is not None:
+                ledger.trajectory.clear()
         else:
             ledger.step_count += 1
+            if ledger.trajectory is not None:
+                ledger.trajectory.record(request.data, observation, reward)
         ledger.phase = Episode.ENDED if done else Episode.RUNNING
         return [Send(encoded)]
 
     def state(self, request: Request, state: dict[str, Any]) -> list[Output]:
-        """Answer a `state` request: the environment's `state`, stamped by the ledger."""
-        return self._reply("state", self.ledger.stamp(state), request)
+        """Answer a `state` request: the environment's `state`, stamped by the ledger. A recorded
+        trajectory that would take the reply past `max_message_bytes` loses its oldest steps, for
+        good and counted in `dropped`, until the reply fits (OE-RWD-008)."""
+        ledger = self.ledger
+        data = ledger.stamp(state)
+        record = ledger.trajectory
+        limit = self.limits.get("max_message_bytes")
+        if record is None or not isinstance(limit, int):
+            return self._reply("state", data, request)
+        encoded = encode_frame_bytes("state", data, request.id)
+        while len(encoded) > limit and record.steps:
+            record.shed(len(encoded) - limit)
+            data = ledger.stamp(state)
+            encoded = encode_frame_bytes("state", data, request.id)
+        return self._reply("state", data, request) if len(encoded) > limit else [Send(encoded)]
 
     def mcp(self, request: Request, response: dict[str, Any] | None) -> list[Output]:
         """Answer an `mcp` request with a JSON-RPC response (None for a notification)."""

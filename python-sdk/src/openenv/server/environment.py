@@ -16,7 +16,15 @@ What the runtime guarantees, so an environment need not (spec: overview.md, "Epi
 * `state` before the first `reset` is answered by the runtime from the defaults of `state_type`,
   without calling the environment (OE-GEN-012) — `state()` is only called once an episode exists
   (or when `state_type` has required members the runtime cannot fill);
-* `reset` receives only the keyword arguments its signature accepts.
+* `reset` receives only the keyword arguments its signature accepts;
+* with `trajectory_max_steps = N` it records each episode (RFC 0004): every step answered with an
+  observation — the action as received, the observation, the reward — at most the newest N (and
+  at most `max_message_bytes` of them), cleared by `reset`, returned as the `trajectory` member of
+  every `state` reply and declared in `/metadata` (OE-RWD-006 … OE-RWD-009). An environment does
+  not keep its own copy; one that leaves the attribute unset pays nothing per step;
+* with `taskset = Taskset(...)` (RFC 0006) it serves the Task API and `/metadata` declares the
+  taskset with its splits (OE-TASK-004, OE-TASK-008); `reset` picks the task itself (`task_id`,
+  `split`, `seed` are ordinary reset parameters).
 
 What an environment may override: `reset` (required), `step` (required), `state` (optional: the
 default reports `state_type()`; override to add members), `close` (optional).
@@ -35,8 +43,10 @@ from typing import Any, ClassVar, Generic, cast
 
 from typing_extensions import TypeVar
 
+from openenv.protocol.server import MAX_TRAJECTORY_STEPS
 from openenv.server.faults import ToolCallFailed
 from openenv.server.tools import ToolSpec, collect_tools, validated_arguments
+from openenv.tasks import Taskset
 from openenv.types import Action, Observation, State
 
 # Defaults of Any: a bare `Environment` base (as most authors write it) accepts any typed override.
@@ -64,11 +74,25 @@ class Environment(Generic[ActT, ObsT, StateT]):
     service, real time): `/metadata` then says `capabilities.deterministic: false` (OE-HTTP-028)."""
     description: ClassVar[str | None] = None
     """A one-paragraph description for `/metadata` (defaults to the class docstring)."""
+    trajectory_max_steps: ClassVar[int | None] = None
+    """Record each episode, keeping its newest N steps (1..100,000), and return the record with the
+    state (see the module doc); None (the default) records nothing."""
+    taskset: ClassVar[Taskset | None] = None
+    """The environment's tasks (`openenv.tasks.Taskset`): serves the Task API (see the module doc)."""
 
     _tool_specs: ClassVar[dict[str, ToolSpec]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        bound = cls.trajectory_max_steps
+        if bound is not None and (type(bound) is not int or not 1 <= bound <= MAX_TRAJECTORY_STEPS):
+            raise TypeError(
+                f"{cls.__name__}.trajectory_max_steps must be None or an integer in 1..{MAX_TRAJECTORY_STEPS}, "
+                f"not {bound!r}"
+            )
+        if cls.taskset is not None and not isinstance(cls.taskset, Taskset):
+            kind = type(cls.taskset).__name__
+            raise TypeError(f"{cls.__name__}.taskset must be an openenv.tasks.Taskset, not {kind}")
         cls._tool_specs = collect_tools(cls)
 
     @classmethod

@@ -4,7 +4,8 @@ Async methods run on the event loop; sync methods run on the session's own worke
 first use), so a blocking or hung environment holds only its own session. Every call is bounded by
 the step timeout; `close()` runs exactly once, after any call still running on the worker thread.
 The host holds the instance's `EpisodeLedger` (the runtime's episode bookkeeping, see
-`protocol.server`); `state()` answers from the state model's defaults while no episode exists.
+`protocol.server`), with a `TrajectoryRecord` when the class sets `trajectory_max_steps`;
+`state()` answers from the state model's defaults while no episode exists.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any, cast
 import orjson
 import pydantic
 
-from openenv.protocol.server import Episode, EpisodeLedger
+from openenv.protocol.server import Episode, EpisodeLedger, TrajectoryRecord
 from openenv.server.carrier import Adopted
+from openenv.server.config import DEFAULT_MAX_MESSAGE_BYTES
 from openenv.server.environment import Environment
 from openenv.server.faults import InvalidRequest, StepTimedOut
 from openenv.server.watchdog import Watchdog
@@ -75,7 +77,14 @@ class EnvHost:
         "watchdog",
     )
 
-    def __init__(self, env: Environment[Any, Any, Any], timeout: float, watchdog: Watchdog | None = None) -> None:
+    def __init__(
+        self,
+        env: Environment[Any, Any, Any],
+        timeout: float,
+        watchdog: Watchdog | None = None,
+        *,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
         cls = type(env)
         self.env = env
         self.timeout = timeout
@@ -85,7 +94,8 @@ class EnvHost:
         self._inline = not cls.blocking
         self._reset_names, self._reset_var_kw = facts.reset_names, facts.reset_var_kw
         self._initial_state = facts.initial_state
-        self.ledger = EpisodeLedger()
+        bound = cls.trajectory_max_steps
+        self.ledger = EpisodeLedger(trajectory=TrajectoryRecord(bound, max_message_bytes) if bound else None)
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
         self._deadline = 0.0

@@ -202,7 +202,8 @@ class HttpEndpoints:
         config = service.config
         cls = service.env_class
         description = config.description or cls.description or (cls.__doc__ or "").strip().split("\n")[0]
-        capabilities: dict[str, bool] = {"mcp": service.has_tools, "http_simulation": True, "tasks": config.tasks}
+        flags, members = service.declarations()  # taskset and trajectory record (OE-TASK-008, OE-RWD-009)
+        capabilities: dict[str, bool] = {"mcp": service.has_tools, "http_simulation": True, **flags}
         if not cls.deterministic:  # absent means seedable (OE-HTTP-028)
             capabilities["deterministic"] = False
         return 200, {
@@ -215,6 +216,7 @@ class HttpEndpoints:
             "protocols": [SUBPROTOCOL_V1] if config.v1 else [],
             "limits": config.limits(),
             "capabilities": capabilities,
+            **members,
         }
 
     async def openapi(self, body: bytes) -> tuple[int, Any]:
@@ -232,7 +234,7 @@ class HttpEndpoints:
         return 200, {
             "action": self.service.action_schema(),
             "observation": observation,
-            "state": cls.state_type.model_json_schema(),
+            "state": self.service.state_schema(),
             "reset_observation": reset_cls.model_json_schema() if reset_cls else None,
         }
 

@@ -33,7 +33,7 @@ def openapi_document(service: EnvService) -> dict[str, Any]:
     components: dict[str, Any] = {}
     action = _hoist(TypeAdapter(service.action_model).json_schema(ref_template=REF), components)
     observation = _hoist(cls.observation_type.model_json_schema(ref_template=REF), components)
-    state = _hoist(cls.state_type.model_json_schema(ref_template=REF), components)
+    state = _hoist(service.state_schema(ref_template=REF), components)
     components.update({"Action": action, "Observation": observation, "State": state})
     result = {
         "type": "object",

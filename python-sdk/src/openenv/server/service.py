@@ -1,8 +1,9 @@
 """`EnvService`: what every surface of one server shares, with no ASGI and no sockets.
 
-It owns the environment factory and class facts (MCP or not, tools or not), action validation and
-the action schema, session capacity (`Capacity`, the only session count), the named-session
-registry and the watchdog. The surfaces — HTTP (`http`), `/ws` (`websocket`, `uvicorn_ws`), MCP
+It owns the environment factory and class facts (MCP or not, tools or not, its taskset and
+trajectory record, and what `/metadata` declares of them), action validation, the action and state
+schemas, session capacity (`Capacity`, the only session count), the named-session registry and the
+watchdog. The surfaces — HTTP (`http`), `/ws` (`websocket`, `uvicorn_ws`), MCP
 (`mcp.jsonrpc`) and OpenAPI (`openapi`) — depend on it; it depends on none of them, and the ASGI
 router (`app`) sits on top of them all.
 """
@@ -26,6 +27,7 @@ from openenv.server.host import EnvHost
 from openenv.server.mcp.environment import MCPEnvironment
 from openenv.server.registry import SessionRegistry
 from openenv.server.watchdog import Watchdog
+from openenv.tasks import Taskset
 
 EnvFactory = Callable[[], Environment[Any, Any, Any]]
 
@@ -57,6 +59,8 @@ class EnvService:
         self.action_model: Any = actions
         self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
         self._validate_action = self._action_adapter.validate_json
+        self.taskset: Taskset | None = env_class.taskset
+        self.trajectory_max_steps: int | None = env_class.trajectory_max_steps
         self.config = config
         self.capacity = Capacity(config.max_sessions)
         self.named = SessionRegistry(config.idle_timeout_s)
@@ -81,7 +85,7 @@ class EnvService:
     def host(self, env: Environment[Any, Any, Any]) -> EnvHost:
         """Wrap a new environment instance for serving (step timeout, watchdog)."""
         self.watchdog.ensure_running()
-        return EnvHost(env, self.config.step_timeout_s, self.watchdog)
+        return EnvHost(env, self.config.step_timeout_s, self.watchdog, max_message_bytes=self.config.max_message_bytes)
 
     def open_host(self) -> EnvHost:
         """A fresh environment instance, hosted (raises whatever the factory raises)."""
@@ -104,6 +108,29 @@ class EnvService:
         """The JSON Schema of the actions `step` accepts."""
         return self._action_adapter.json_schema()
 
+    def state_schema(self, **options: Any) -> dict[str, Any]:
+        """The JSON Schema of `state` replies: the state model's, plus the runtime's `trajectory`
+        member when the environment records its episodes (`options` go to `model_json_schema`)."""
+        schema = self.env_class.state_type.model_json_schema(**options)
+        if self.trajectory_max_steps is not None:
+            schema.setdefault("properties", {})["trajectory"] = recorded_trajectory_schema(self.trajectory_max_steps)
+        return schema
+
+    # -- declarations ------------------------------------------------------------------------------
+    def declarations(self) -> tuple[dict[str, bool], dict[str, Any]]:
+        """What `/metadata` declares beyond the basics: capability flags (`tasks`, `trajectory`) and
+        the members that describe them (`taskset`, `trajectory`), OE-TASK-008 and OE-RWD-009."""
+        flags: dict[str, bool] = {"tasks": self.config.tasks or self.taskset is not None}
+        members: dict[str, Any] = {}
+        if self.taskset is not None:
+            taskset = self.taskset
+            splits = [{"name": name, "num_tasks": len(taskset.tasks(name))} for name in taskset.splits()]
+            members["taskset"] = {"num_tasks": len(taskset), "splits": splits}
+        if self.trajectory_max_steps is not None:
+            flags["trajectory"] = True
+            members["trajectory"] = {"max_steps": self.trajectory_max_steps}
+        return flags, members
+
     # -- capacity ----------------------------------------------------------------------------------
     def capacity_body(self) -> bytes:
         """The `CAPACITY_REACHED` error frame sent as the body of a refused upgrade (OE-LIM-011)."""
@@ -119,6 +146,31 @@ class EnvService:
     async def shutdown(self) -> None:
         """Close every named session (the server is stopping)."""
         await self.named.close_all()
+
+
+def recorded_trajectory_schema(max_steps: int) -> dict[str, Any]:
+    """`schemas/RecordedTrajectory.schema.json` for a record bounded by `max_steps`, inline."""
+    step = {
+        "type": "object",
+        "required": ["action", "observation", "reward"],
+        "additionalProperties": False,
+        "properties": {
+            "action": {"type": "object"},
+            "observation": {"type": "object"},
+            "reward": {"type": ["number", "null"]},
+        },
+    }
+    return {
+        "title": "RecordedTrajectory",
+        "type": "object",
+        "required": ["steps", "max_steps", "dropped"],
+        "additionalProperties": False,
+        "properties": {
+            "steps": {"type": "array", "maxItems": max_steps, "items": step},
+            "max_steps": {"const": max_steps},
+            "dropped": {"type": "integer", "minimum": 0},
+        },
+    }
 
 
 def _resolution(config: ServerConfig) -> float:

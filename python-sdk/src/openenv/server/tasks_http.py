@@ -31,8 +31,7 @@ class TaskRoutes:
     @classmethod
     def for_service(cls, service: EnvService) -> TaskRoutes | None:
         """The routes when the environment class sets a `Taskset` as `taskset`, else None."""
-        taskset = getattr(service.env_class, "taskset", None)
-        return cls(service, taskset) if isinstance(taskset, Taskset) else None
+        return cls(service, service.taskset) if service.taskset is not None else None
 
     def handles(self, path: str) -> bool:
         prefix = f"/{self.service.config.name}/"

@@ -92,13 +92,17 @@ export type Mcp = boolean;
  */
 export type HttpSimulation = boolean;
 /**
- * The environment declares tasks (see the manifest's `tasks`).
+ * The environment has a taskset: `reset` takes `task_id`, the Task API is served and `/metadata.taskset` describes it (OE-TASK-008). In a manifest: the environment declares tasks (see the manifest's `tasks`).
  */
 export type Tasks = boolean;
 /**
  * `false`: observations are not a function of the reset `seed` and the actions (the environment cannot be seeded), so determinism is not judged (OE-HTTP-028). Absent means `true`.
  */
 export type Deterministic = boolean;
+/**
+ * The server records each episode and returns the record in every `state` reply (`trajectory`, OE-RWD-006); `/metadata.trajectory.max_steps` is its bound (OE-RWD-009).
+ */
+export type Trajectory = boolean;
 /**
  * Task name, unique in the manifest.
  */
@@ -196,6 +200,7 @@ export interface Capabilities {
   http_simulation?: HttpSimulation;
   tasks?: Tasks;
   deterministic?: Deterministic;
+  trajectory?: Trajectory;
   [k: string]: boolean | undefined;
 }
 /**

@@ -35,6 +35,24 @@ export type EpisodeId = string | null;
  */
 export type StepCount = number;
 /**
+ * The reply's reward (null when it had none).
+ */
+export type Reward1 = number | null;
+/**
+ * The newest steps of the episode, oldest first.
+ *
+ * @maxItems 100000
+ */
+export type Steps = RecordedStep[];
+/**
+ * The bound: at most this many steps are kept.
+ */
+export type MaxSteps = number;
+/**
+ * Steps of this episode left out of `steps` (the oldest).
+ */
+export type Dropped = number;
+/**
  * Frame discriminator; always `"mcp"` for an MCP reply.
  */
 export type Type2 = "mcp";
@@ -189,6 +207,35 @@ export interface WsStateResponse {
 export interface Data1 {
   episode_id: EpisodeId;
   step_count: StepCount;
+  trajectory?: RecordedTrajectory;
+  [k: string]: unknown;
+}
+/**
+ * The episode's record, from a server whose environment records its episodes (OE-RWD-006); absent otherwise.
+ */
+export interface RecordedTrajectory {
+  steps: Steps;
+  max_steps: MaxSteps;
+  dropped: Dropped;
+}
+/**
+ * One step answered with an observation.
+ */
+export interface RecordedStep {
+  action: Action;
+  observation: Observation1;
+  reward: Reward1;
+}
+/**
+ * The step's action as the client sent it.
+ */
+export interface Action {
+  [k: string]: unknown;
+}
+/**
+ * The `observation` member of the reply.
+ */
+export interface Observation1 {
   [k: string]: unknown;
 }
 /**

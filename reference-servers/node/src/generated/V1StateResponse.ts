@@ -21,6 +21,24 @@ export type EpisodeId = string | null;
  * Number of `step`s since the last reset.
  */
 export type StepCount = number;
+/**
+ * The reply's reward (null when it had none).
+ */
+export type Reward = number | null;
+/**
+ * The newest steps of the episode, oldest first.
+ *
+ * @maxItems 100000
+ */
+export type Steps = RecordedStep[];
+/**
+ * The bound: at most this many steps are kept.
+ */
+export type MaxSteps = number;
+/**
+ * Steps of this episode left out of `steps` (the oldest).
+ */
+export type Dropped = number;
 
 /**
  * Server frame: the reply to a `state` frame. v1 mode only (subprotocol `openenv.v1`).
@@ -36,5 +54,34 @@ export interface V1StateResponse {
 export interface Data {
   episode_id: EpisodeId;
   step_count: StepCount;
+  trajectory?: RecordedTrajectory;
+  [k: string]: unknown;
+}
+/**
+ * The episode's record, from a server whose environment records its episodes (OE-RWD-006); absent otherwise.
+ */
+export interface RecordedTrajectory {
+  steps: Steps;
+  max_steps: MaxSteps;
+  dropped: Dropped;
+}
+/**
+ * One step answered with an observation.
+ */
+export interface RecordedStep {
+  action: Action;
+  observation: Observation;
+  reward: Reward;
+}
+/**
+ * The step's action as the client sent it.
+ */
+export interface Action {
+  [k: string]: unknown;
+}
+/**
+ * The `observation` member of the reply.
+ */
+export interface Observation {
   [k: string]: unknown;
 }
