@@ -33,6 +33,8 @@ MODULES = [
     "openenv.core.sync_client",
     "openenv.core.rubrics",
     "openenv.core.rubrics.base",
+    "openenv.core.rubrics.containers",
+    "openenv.core.rubrics.trajectory",
 ]
 
 

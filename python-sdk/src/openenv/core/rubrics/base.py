@@ -2,16 +2,19 @@
 
 `forward(action, observation) -> float` is the rule; calling the rubric runs forward pre-hooks,
 `forward`, stores `last_score` and runs forward hooks. A rubric assigned as an attribute of another
-becomes its child (`children`, `named_rubrics`, `get_rubric("a.b")`). An `async def forward` makes
-the call awaitable. `reset()` clears per-episode state; `state_dict`/`load_state_dict` carry
-configuration.
+becomes its child (`children`, `named_rubrics`, `get_rubric("a.b")`). `reset()` clears per-episode
+state; `state_dict`/`load_state_dict` carry configuration.
+
+Async, as in 0.10: when `forward` is an `async def`, or a synchronous `forward` hands back a
+coroutine (a child's unawaited call), calling the rubric returns a coroutine; on that path hooks
+that are `async def` are awaited. On the synchronous path every hook is simply called.
 """
 
 from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 __all__ = ["Rubric"]
@@ -39,30 +42,65 @@ class Rubric(ABC):
     def __call__(self, action: Any, observation: Any) -> Any:
         if inspect.iscoroutinefunction(self.forward):
             return self._call_async(action, observation)
-        for hook in self._forward_pre_hooks:
-            hook(self, action, observation)
+        self._pre_hooks(action, observation)
         result = self.forward(action, observation)
-        if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
             return self._finish_awaited(action, observation, result)
-        return self._finish_forward(action, observation, result)
+        return self._finish(action, observation, result)
 
-    def _finish_forward(self, action: Any, observation: Any, result: float) -> float:
+    async def _call_async(self, action: Any, observation: Any) -> Any:
+        await self._pre_hooks_async(action, observation)
+        result = await self.forward(action, observation)  # type: ignore[misc]
+        return await self._finish_async(action, observation, result)
+
+    async def _finish_awaited(self, action: Any, observation: Any, pending: Coroutine[Any, Any, Any]) -> Any:
+        return await self._finish_async(action, observation, await pending)
+
+    # -- hook runners shared with the containers ---------------------------------------------------
+    def _pre_hooks(self, action: Any, observation: Any, start: int = 0) -> None:
+        """Call the pre-hooks from index `start` on (synchronous path)."""
+        for hook in self._forward_pre_hooks[start:]:
+            hook(self, action, observation)
+
+    async def _pre_hooks_async(self, action: Any, observation: Any, start: int = 0) -> None:
+        """Run the pre-hooks from index `start` on, awaiting those that are `async def`."""
+        for hook in self._forward_pre_hooks[start:]:
+            outcome = hook(self, action, observation)
+            if inspect.iscoroutine(outcome):
+                await outcome
+
+    def _leading_pre_hooks(self, action: Any, observation: Any) -> int:
+        """Call the pre-hooks before the first `async def` one; how many ran.
+
+        A container learns whether it is on the async path only by calling its first child, yet
+        its pre-hooks must run before any child: the plain ones run now, the rest later on
+        whichever path it takes.
+        """
+        ran = 0
+        for hook in self._forward_pre_hooks:
+            if inspect.iscoroutinefunction(hook):
+                break
+            hook(self, action, observation)
+            ran += 1
+        return ran
+
+    def _finish(self, action: Any, observation: Any, result: Any) -> Any:
+        """Record `result` as `last_score` and call the forward hooks (synchronous path)."""
         self.last_score = result
         for hook in self._forward_hooks:
             hook(self, action, observation, result)
         return result
 
-    async def _finish_awaited(self, action: Any, observation: Any, pending: Any) -> float:
-        return self._finish_forward(action, observation, await pending)
-
-    async def _call_async(self, action: Any, observation: Any) -> float:
-        for hook in self._forward_pre_hooks:
-            outcome = hook(self, action, observation)
-            if inspect.isawaitable(outcome):
+    async def _finish_async(self, action: Any, observation: Any, result: Any) -> Any:
+        """Record `result` and run the forward hooks, awaiting those that are `async def`."""
+        self.last_score = result
+        for hook in self._forward_hooks:
+            outcome = hook(self, action, observation, result)
+            if inspect.iscoroutine(outcome):
                 await outcome
-        result = await self.forward(action, observation)  # type: ignore[misc]
-        return self._finish_forward(action, observation, result)
+        return result
 
+    # -- the author's API --------------------------------------------------------------------------
     @abstractmethod
     def forward(self, action: Any, observation: Any) -> float:
         """The reward for `observation` after `action`."""
