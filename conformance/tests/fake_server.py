@@ -60,6 +60,10 @@ FAULTS = frozenset(
         "v1_declared_not_offered",  # /metadata lists openenv.v1, but the upgrade never selects it
         "http_declared_not_served",  # /metadata declares http_simulation, but /reset /step /state are 404
         "mcp_declared_no_tools",  # /metadata declares mcp, but tools/list answers -32601 everywhere
+        "modern_no_result_type",  # MCP 2026-07-28 results lack resultType
+        "modern_envelope_unchecked",  # MCP 2026-07-28 requests whose headers do not match are served
+        "notification_batch_answered",  # a POST /mcp batch of notifications only is answered -32600
+        "ws_rpc_wrong_codes",  # mcp frames answer an unknown method with -32600 instead of -32601
     }
 )
 ACTION_SCHEMA = {
@@ -206,8 +210,62 @@ def rpc_error(rid: Any, code: int, message: str, data: Any = None) -> dict[str, 
     return {"jsonrpc": "2.0", "id": rid, "error": error}
 
 
-def handle_rpc(msg: Any, faults: frozenset[str] = frozenset()) -> dict[str, Any] | None:
-    """JSON-RPC over `/mcp` and `type:"mcp"`; None for a notification."""
+MODERN = "2026-07-28"
+HANDSHAKE = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+PV_KEY, CAPS_KEY = "io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities"
+MODERN_STATUS = {-32700: 400, -32600: 400, -32602: 400, -32020: 400, -32022: 400, -32601: 404}
+
+
+def _is_notification(msg: Any) -> bool:
+    return (isinstance(msg, dict) and "id" not in msg and msg.get("jsonrpc") == "2.0"
+            and isinstance(msg.get("method"), str) and isinstance(msg.get("params", {}), dict))  # fmt: skip
+
+
+def modern_era(msg: Any, headers: dict[str, str] | None) -> bool:
+    """MCP 2026-07-28: the version header decides when present, else `params._meta`."""
+    if headers is not None and "mcp-protocol-version" in headers:
+        return headers["mcp-protocol-version"] not in HANDSHAKE
+    params = msg.get("params") if isinstance(msg, dict) else None
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and PV_KEY in meta and meta[PV_KEY] not in HANDSHAKE
+
+
+def _modern_rpc(msg: dict[str, Any], headers: dict[str, str] | None, faults: frozenset[str]) -> dict[str, Any]:
+    rid, method, params = msg["id"], msg["method"], msg.get("params", {})
+    meta = params.get("_meta")
+    if not isinstance(meta, dict) or PV_KEY not in meta or CAPS_KEY not in meta:
+        return rpc_error(rid, -32602, "params._meta envelope missing")
+    if headers is not None and "modern_envelope_unchecked" not in faults:
+        name_ok = method != "tools/call" or headers.get("mcp-name") == params.get("name")
+        if headers.get("mcp-protocol-version") != meta[PV_KEY] or headers.get("mcp-method") != method or not name_ok:
+            return rpc_error(rid, -32020, "headers do not match the body")
+    if meta[PV_KEY] != MODERN:
+        return rpc_error(rid, -32022, "unsupported", {"supported": [MODERN, *HANDSHAKE], "requested": meta[PV_KEY]})
+    if method == "server/discover":
+        reply: dict[str, Any] | None = {"jsonrpc": "2.0", "id": rid, "result": {
+            "supportedVersions": [MODERN, *HANDSHAKE], "capabilities": {"tools": {}}, "ttlMs": 0,
+            "cacheScope": "public"}}  # fmt: skip
+    elif method in ("initialize", "ping"):
+        reply = rpc_error(rid, -32601, f"method not found: {method}")
+    else:
+        reply = handle_rpc({**msg, "params": {k: v for k, v in params.items() if k != "_meta"}}, faults)
+        assert reply is not None
+    result = reply.get("result")
+    if isinstance(result, dict):
+        if method == "tools/list":
+            result.update(ttlMs=0, cacheScope="public")
+        if "modern_no_result_type" not in faults:
+            result["resultType"] = "complete"
+        result["_meta"] = {"io.modelcontextprotocol/serverInfo": {"name": "fake", "version": "1.0"}}
+    return reply
+
+
+def handle_rpc(
+    msg: Any, faults: frozenset[str] = frozenset(), headers: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """JSON-RPC over `/mcp` and `type:"mcp"` (`headers`: POST /mcp's); None when nothing is answered."""
+    if isinstance(msg, list) and msg and all(_is_notification(m) for m in msg):
+        return rpc_error(None, -32600, "no batches") if "notification_batch_answered" in faults else None
     if not isinstance(msg, dict):
         return rpc_error(None, -32600, "request must be an object")
     has_id = "id" in msg
@@ -222,6 +280,8 @@ def handle_rpc(msg: Any, faults: frozenset[str] = frozenset()) -> dict[str, Any]
         return rpc_error(rid, -32600, "params must be an object")
     if not has_id:
         return None
+    if modern_era(msg, headers):
+        return _modern_rpc(msg, headers, faults)
     method = msg["method"]
     if "session_id" in params and method.startswith("tools/"):
         return rpc_error(rid, -32602, f"unknown session_id {params['session_id']!r}")
@@ -371,16 +431,20 @@ class FakeServer:
         raw = await request.body()
         if len(raw) > MAX_MESSAGE_BYTES:
             return JSONResponse({"detail": "body too large"}, 413)
+        headers = {k: v for k, v in request.headers.items() if k.startswith("mcp-")}
+        modern = headers.get("mcp-protocol-version", HANDSHAKE[0]) not in HANDSHAKE
         try:
             msg = parse_json(raw)
         except BadJson as exc:
-            return JSONResponse(rpc_error(None, -32700, f"parse error: {exc}"))
-        reply = handle_rpc(msg, self.faults)
+            return JSONResponse(rpc_error(None, -32700, f"parse error: {exc}"), 400 if modern else 200)
+        reply = handle_rpc(msg, self.faults, headers)
         if reply is None:
             if "notification_answered" in self.faults:
                 return JSONResponse(rpc_error(None, -32601, "method not found"))
             return Response(status_code=202)
-        return JSONResponse(reply)
+        modern = modern or modern_era(msg, headers)
+        code = reply["error"]["code"] if "error" in reply else None
+        return JSONResponse(reply, MODERN_STATUS.get(code, 200) if modern and code is not None else 200)
 
     # -- WebSocket -------------------------------------------------------------------------
     async def ws(self, websocket: WebSocket) -> None:
@@ -514,6 +578,8 @@ class FakeServer:
             return {"type": "state", "data": env.state()}
         if kind == "mcp":
             reply = handle_rpc(data, self.faults)
+            if reply is not None and "ws_rpc_wrong_codes" in self.faults and "error" in reply:
+                reply["error"]["code"] = -32600 if reply["error"]["code"] == -32601 else reply["error"]["code"]
             return None if reply is None else {"type": "mcp", "data": reply}
         assert isinstance(data, dict)
         if kind == "reset":

@@ -317,3 +317,248 @@ async def streamable_sdk(ctx: CaseContext) -> str | None:
         raise Fail("the MCP SDK session did not complete in time") from None
     except Exception as exc:
         raise Fail(f"MCP SDK session failed: {exc!r}") from None
+
+
+# --- MCP revision 2026-07-28 (stateless), notifications, error codes on /ws (spec/mcp.md, RFC 0017) --
+
+MODERN = "2026-07-28"
+PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
+CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
+SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
+
+
+def _modern(method: str, rid: Any, params: dict[str, Any] | None = None, version: str = MODERN) -> dict[str, Any]:
+    meta = {PROTOCOL_VERSION_KEY: version, CLIENT_CAPABILITIES_KEY: {},
+            "io.modelcontextprotocol/clientInfo": {"name": "openenv-conformance", "version": "1"}}  # fmt: skip
+    return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**(params or {}), "_meta": meta}}
+
+
+def _modern_headers(method: str, name: str | None = None, version: str = MODERN) -> dict[str, str]:
+    headers = {"mcp-protocol-version": version, "mcp-method": method, "accept": STREAMABLE_ACCEPT}
+    if name is not None:
+        headers["mcp-name"] = name
+    return headers
+
+
+async def _post(ctx: CaseContext, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+    content = body if isinstance(body, str) else json.dumps(body)
+    resp = await ctx.http_call("POST", "/mcp", content=content, headers={"content-type": "application/json", **headers})
+    if resp.status_code == 404 and not resp.content:
+        not_served(ctx, "POST /mcp is not served", "mcp")
+    if not resp.content:
+        return resp.status_code, None
+    try:
+        return resp.status_code, resp.json()
+    except ValueError:
+        raise Fail(f"POST /mcp → HTTP {resp.status_code} with a body that is not JSON: {resp.text[:200]}") from None
+
+
+async def _discovered(ctx: CaseContext) -> dict[str, Any]:
+    """The `server/discover` result at 2026-07-28; UNIMPLEMENTED when the revision is not served."""
+    status, reply = await _post(ctx, _modern("server/discover", "discover"), _modern_headers("server/discover"))
+    error = reply.get("error") if isinstance(reply, dict) else None
+    if isinstance(error, dict) and error.get("code") in (-32601, -32602, -32022):
+        raise Unimplemented(f"MCP 2026-07-28 not served: server/discover → {error.get('code')} (HTTP {status})")
+    if status != 200 or not isinstance(reply, dict) or not isinstance(reply.get("result"), dict):
+        raise Fail(f"server/discover at 2026-07-28 → HTTP {status} {dumps(reply)[:200]}")
+    if reply.get("id") != "discover":
+        raise Fail(f"server/discover reply does not echo the id: {dumps(reply)[:200]}")
+    return dict(reply["result"])
+
+
+def _modern_result(result: Any, method: str) -> dict[str, Any]:
+    """OE-MCP-043: `resultType` (MUST), the serverInfo stamp (SHOULD)."""
+    if not isinstance(result, dict):
+        raise Fail(f"{method} at 2026-07-28: result is not an object")
+    if result.get("resultType") != "complete":
+        raise Fail(f"{method} at 2026-07-28: resultType is {result.get('resultType')!r}, expected 'complete'")
+    return result
+
+
+def _cache_hints(result: dict[str, Any], method: str) -> None:
+    ttl = result.get("ttlMs")
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
+        raise Fail(f"{method} at 2026-07-28: ttlMs is {ttl!r}, expected an integer ≥ 0")
+    if result.get("cacheScope") not in ("public", "private"):
+        raise Fail(f"{method} at 2026-07-28: cacheScope is {result.get('cacheScope')!r}")
+
+
+@check(
+    "mcp.modern.discover",
+    title="MCP 2026-07-28: server/discover, then tools/list and tools/call with the per-request envelope",
+    clauses=["OE-MCP-040", "OE-MCP-041", "OE-MCP-043"],
+)
+async def modern_discover(ctx: CaseContext) -> str | None:
+    result = _modern_result(await _discovered(ctx), "server/discover")
+    versions = result.get("supportedVersions")
+    if not isinstance(versions, list) or MODERN not in versions:
+        raise Fail(f"server/discover: supportedVersions {versions!r} does not list {MODERN}")
+    if not isinstance(result.get("capabilities"), dict):
+        raise Fail("server/discover: no capabilities object")
+    _cache_hints(result, "server/discover")
+    status, listed = await _post(ctx, _modern("tools/list", 2), _modern_headers("tools/list"))
+    if isinstance(listed, dict) and isinstance(listed.get("error"), dict):
+        code = listed["error"].get("code")
+        if code != -32601 or status != 404:
+            raise Fail(f"tools/list at 2026-07-28 → HTTP {status}, error {code}; expected a result or 404/-32601")
+        if disc(ctx).declared_capabilities.get("mcp") is True:
+            raise Fail("tools/list at 2026-07-28 → -32601, although /metadata declares capabilities.mcp: true")
+        return "2026-07-28 served; no tools"
+    tools_result = _modern_result((listed or {}).get("result"), "tools/list")
+    _cache_hints(tools_result, "tools/list")
+    tools = _tools_from(tools_result, "tools/list at 2026-07-28")
+    if not isinstance(result["capabilities"].get("tools"), dict):
+        raise Fail("server/discover: the environment has tools but capabilities has no tools object")
+    if not tools:
+        return "2026-07-28 served; the environment lists no tools"
+    params = _call_params(tools, ctx.rng)
+    status, called = await _post(ctx, _modern("tools/call", 3, params), _modern_headers("tools/call", params["name"]))
+    call_result = _modern_result((called or {}).get("result"), "tools/call")
+    _call_result(call_result, "tools/call at 2026-07-28")
+    if not isinstance((call_result.get("_meta") or {}).get(SERVER_INFO_KEY), dict):
+        raise Fail("2026-07-28 results carry no _meta serverInfo stamp", level=Level.SHOULD)
+    return f"2026-07-28: {len(tools)} tool(s); called {params['name']}"
+
+
+@check(
+    "mcp.modern.envelope",
+    title="MCP 2026-07-28: the envelope, header and version checks, removed methods and HTTP statuses",
+    clauses=["OE-MCP-042", "OE-MCP-044", "OE-MCP-045"],
+)
+async def modern_envelope(ctx: CaseContext) -> str | None:
+    await _discovered(ctx)
+    bare = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    future = _modern("tools/list", 4, version="2099-01-01")
+    probes: list[tuple[str, Any, dict[str, str], int, int]] = [
+        ("no params._meta", bare, _modern_headers("tools/list"), 400, -32602),
+        ("no MCP-Protocol-Version header", _modern("tools/list", 2), {"mcp-method": "tools/list"}, 400, -32020),
+        ("Mcp-Method not matching", _modern("tools/list", 3), _modern_headers("tools/call"), 400, -32020),
+        ("a revision not served", future, _modern_headers("tools/list", version="2099-01-01"), 400, -32022),
+        ("ping (removed)", _modern("ping", 5), _modern_headers("ping"), 404, -32601),
+        ("initialize (removed)", _modern("initialize", 6), _modern_headers("initialize"), 404, -32601),
+        ("an unknown method", _modern("zz/no-such-method", 7), _modern_headers("zz/no-such-method"), 404, -32601),
+        ("a body that is not JSON", "{bad", _modern_headers("tools/list"), 400, -32700),
+        ("jsonrpc 1.0", {**_modern("tools/list", 8), "jsonrpc": "1.0"}, _modern_headers("tools/list"), 400, -32600),
+    ]
+    for what, body, headers, status, code in probes:
+        got_status, reply = await _post(ctx, body, headers)
+        error = reply.get("error") if isinstance(reply, dict) else None
+        got = error.get("code") if isinstance(error, dict) else None
+        if (got_status, got) != (status, code):
+            shown = f"error {got}" if got is not None else f"{dumps(reply)[:160]}"
+            raise Fail(f"2026-07-28, {what} → HTTP {got_status}, {shown}; expected HTTP {status}, error {code}")
+        if code == -32022:
+            data = error.get("data") if isinstance(error, dict) else None
+            if not (isinstance(data, dict) and isinstance(data.get("supported"), list) and MODERN in data["supported"]):
+                raise Fail(f"-32022 without data.supported listing {MODERN}: {dumps(error)[:200]}")
+            if data.get("requested") != "2099-01-01":
+                raise Fail(f"-32022 data.requested is {data.get('requested')!r}, expected '2099-01-01'")
+    resp = await ctx.http_call(
+        "POST", "/mcp", content=json.dumps(_modern("server/discover", 9)), headers=_modern_headers("server/discover")
+    )
+    if "mcp-session-id" in resp.headers:
+        raise Fail("a 2026-07-28 response carries Mcp-Session-Id")
+    return None
+
+
+@check(
+    "mcp.notifications",
+    title="notifications are never answered (unknown methods, either era, a batch of them); malformed ones are",
+    clauses=["OE-MCP-003", "OE-MCP-004", "OE-MCP-009"],
+)
+async def notifications(ctx: CaseContext) -> str | None:
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    probes: list[tuple[str, Any, dict[str, str]]] = [
+        ("an unknown method", {"jsonrpc": "2.0", "method": "zz/no-such-notification"}, {}),
+        ("a failing one", {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}}, {}),
+        ("a batch of notifications only", [note, {"jsonrpc": "2.0", "method": "zz/other"}], {}),
+        ("one with a 2026-07-28 header", note, _modern_headers("notifications/initialized")),
+    ]
+    for what, body, headers in probes:
+        status, reply = await _post(ctx, body, headers)
+        if reply is not None or status != 202:
+            raise Fail(f"{what}: answered with HTTP {status} {dumps(reply)[:200] if reply is not None else ''}")
+    # a malformed message without id is not a notification: -32600 with id null (OE-MCP-003)
+    status, reply = await _post(ctx, '{"jsonrpc":"1.0","method":"tools/list"}', {})
+    error = reply.get("error") if isinstance(reply, dict) else None
+    if not isinstance(error, dict) or error.get("code") != -32600 or reply.get("id", "absent") is not None:
+        raise Fail(f"a malformed message without id → HTTP {status} {dumps(reply)[:200]}; expected -32600, id null")
+    return None
+
+
+@check(
+    "mcp.ws.errors",
+    title="mcp frames: the JSON-RPC error codes (-32600, -32601, -32602) and id echo",
+    clauses=["OE-MCP-001", "OE-MCP-002", "OE-MCP-003", "OE-MCP-006", "OE-MCP-011", "OE-MCP-012"],
+)
+async def ws_errors(ctx: CaseContext) -> str | None:
+    conn = await ctx.connect()
+    listed = await _ws_rpc(conn, "tools/list", None, "errors-list")
+    has_tools = "result" in listed and bool((listed.get("result") or {}).get("tools"))
+    probes: list[tuple[str, dict[str, Any], int, Any]] = [
+        ("jsonrpc 1.0", {"jsonrpc": "1.0", "id": 1, "method": "tools/list"}, -32600, 1),
+        ("params an array", {"jsonrpc": "2.0", "id": "p", "method": "tools/list", "params": [1]}, -32600, "p"),
+        ("no method, no id", {"jsonrpc": "2.0", "params": {}}, -32600, None),
+        ("an unknown method", {"jsonrpc": "2.0", "id": 4, "method": "zz/no-such-method"}, -32601, 4),
+    ]
+    if has_tools:
+        probes += [
+            ("tools/call without name", {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {}}, -32602, 5),
+            (
+                "an unknown tool",
+                {
+                    "jsonrpc": "2.0",
+                    "id": "t",
+                    "method": "tools/call",
+                    "params": {"name": "zz_no_such_tool", "arguments": {}},
+                },
+                -32602,
+                "t",
+            ),
+        ]
+    for what, message, code, rid in probes:
+        data = expect_type(await conn.request({"type": "mcp", "data": message}), "mcp", what)
+        error = data.get("error")
+        got = error.get("code") if isinstance(error, dict) else None
+        if data.get("jsonrpc") != "2.0" or got != code:
+            raise Fail(f"mcp frame, {what} → {dumps(data)[:200]}; expected error {code}")
+        if data.get("id") != rid or type(data.get("id")) is not type(rid):
+            raise Fail(f"mcp frame, {what} → id {data.get('id')!r}, expected {rid!r}")
+    return None if has_tools else "no tools: the tools/call codes were not probed"
+
+
+@check(
+    "mcp.streamable.sdk_stateless",
+    title="the official MCP client SDK in its default mode ('auto') reaches 2026-07-28 and lists and calls tools",
+    clauses=["OE-MCP-041", "OE-MCP-043"],
+)
+async def streamable_sdk_stateless(ctx: CaseContext) -> str | None:
+    await _discovered(ctx)
+    await _tools_or_skip(ctx)
+    try:
+        from mcp.client.client import Client
+    except ImportError as exc:
+        raise Undecided(f"the mcp client SDK is not installed (or predates 2026-07-28): {exc}") from None
+    url = ctx.target.http_url("/mcp")
+    ctx.note("mcp-sdk", "open", f"Client({url}, mode='auto')")
+
+    async def drive() -> str:
+        async with Client(url, read_timeout_seconds=ctx.timeout_s) as client:
+            ctx.note("mcp-sdk", "recv", f"negotiated {client.protocol_version!r}")
+            if client.protocol_version != MODERN:
+                raise Fail(f"server/discover is served, but the SDK client negotiated {client.protocol_version!r}")
+            listed = await client.list_tools()
+            tool = listed.tools[0]
+            args = valid_instance(dict(tool.input_schema or {}), ctx.rng, minimal=True)
+            result = await client.call_tool(tool.name, args)
+            ctx.note("mcp-sdk", "recv", f"call_tool({tool.name}) → is_error={result.is_error}")
+            return f"2026-07-28: list_tools/call_tool ok ({len(listed.tools)} tools)"
+
+    try:
+        return await asyncio.wait_for(drive(), ctx.timeout_s * 3)
+    except TimeoutError:
+        raise Fail("the MCP SDK client did not complete in time") from None
+    except Fail:
+        raise
+    except Exception as exc:
+        raise Fail(f"MCP SDK client (2026-07-28) failed: {exc!r}") from None

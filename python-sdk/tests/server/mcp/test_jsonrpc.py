@@ -146,7 +146,6 @@ def test_repeated_routing_header_is_a_mismatch(echo_server: BackgroundServer) ->
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}},
         {"jsonrpc": "2.0", "method": "no/such/method"},
-        {"jsonrpc": "1.0", "method": "malformed"},
         [{"jsonrpc": "2.0", "method": "notifications/initialized"}, {"jsonrpc": "2.0", "method": "x"}],
     ],
 )
@@ -156,6 +155,24 @@ def test_notifications_are_never_answered_over_http(
 ) -> None:
     reply = post(echo_server, body, headers)
     assert reply.status_code == 202 and reply.content == b""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"jsonrpc": "1.0", "method": "malformed"},
+        {"jsonrpc": "2.0", "method": 7},
+        {"jsonrpc": "2.0", "method": "x", "params": [1]},
+        [{"jsonrpc": "2.0", "method": "notifications/initialized"}, {"jsonrpc": "2.0"}],
+        [],
+    ],
+)
+@pytest.mark.parametrize(("headers", "status"), [({}, 200), (modern_headers("x"), 400)])
+def test_a_malformed_message_without_id_is_not_a_notification(
+    echo_server: BackgroundServer, body: Any, headers: dict[str, str], status: int
+) -> None:
+    reply = post(echo_server, body, headers)
+    assert (reply.status_code, reply.json()["error"]["code"], reply.json()["id"]) == (status, -32600, None)
 
 
 def test_handshake_era_unchanged_for_base_level_peers(echo_server: BackgroundServer) -> None:

@@ -177,6 +177,18 @@ def http_status(response: dict[str, Any] | None, modern: bool) -> int:
     return MODERN_HTTP_STATUS.get(error["code"], 200) if modern and error is not None else 200
 
 
+def _problem(message: dict[str, Any]) -> str | None:
+    """What makes `message` not a well-formed request (OE-MCP-003), or None."""
+    if message.get("jsonrpc") != "2.0":
+        return "jsonrpc must be '2.0'"
+    if not isinstance(message.get("method"), str):
+        return "method must be a string"
+    if not isinstance(message.get("params", {}), dict):
+        return "params must be an object"
+    extra = set(message) - {"jsonrpc", "id", "method", "params"}
+    return "unexpected members: " + ", ".join(sorted(extra)) if extra else None
+
+
 class MethodNotFound(Exception):
     """The method is not served (here, in this era, or for this environment): `-32601`."""
 
@@ -198,29 +210,23 @@ class McpDispatcher:
         asked = headers.get(VERSION_HEADER) if headers is not None else None
         header_modern = asked is not None and asked not in MCP_HANDSHAKE_VERSIONS
         if isinstance(message, list):
-            if message and all(isinstance(item, dict) and "id" not in item for item in message):
-                return None, header_modern  # only notifications: nothing to answer (OE-MCP-004)
+            if message and all(isinstance(item, dict) and "id" not in item and not _problem(item) for item in message):
+                return None, header_modern  # only notifications: nothing to answer (OE-MCP-009)
             return rpc_error(None, INVALID_REQUEST, "Invalid request: batches are not supported"), header_modern
         if not isinstance(message, dict):
             return rpc_error(None, INVALID_REQUEST, "Invalid request: expected a JSON object"), header_modern
-        if "id" not in message:
-            return None, header_modern  # a notification, well formed or not, known or not (OE-MCP-004)
+        problem = _problem(message)
+        if "id" not in message:  # a notification, known or not, is never answered (OE-MCP-004) …
+            if problem is None:
+                return None, header_modern
+            return rpc_error(None, INVALID_REQUEST, f"Invalid request: {problem}"), header_modern  # … a bad one is
         request_id = message["id"]
         if isinstance(request_id, bool) or not isinstance(request_id, str | int | None):
             return rpc_error(None, INVALID_REQUEST, "Invalid request: id must be a string or integer"), header_modern
-        method = message.get("method")
-        params = message.get("params", {})
-        problem = None
-        if message.get("jsonrpc") != "2.0":
-            problem = "jsonrpc must be '2.0'"
-        elif not isinstance(method, str):
-            problem = "method must be a string"
-        elif not isinstance(params, dict):
-            problem = "params must be an object"
-        elif set(message) - {"jsonrpc", "id", "method", "params"}:
-            problem = "unexpected members: " + ", ".join(sorted(set(message) - {"jsonrpc", "id", "method", "params"}))
         if problem is not None:
             return rpc_error(request_id, INVALID_REQUEST, f"Invalid request: {problem}"), header_modern
+        method = message["method"]
+        params = message.get("params", {})
         assert isinstance(method, str) and isinstance(params, dict)
         modern = modern_version(message, headers) is not None
         try:
