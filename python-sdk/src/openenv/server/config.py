@@ -25,6 +25,9 @@ class ServerConfig:
         tasks: the environment declares tasks (its manifest has `tasks`).
         named_sessions: serve `openenv/session/create|close` on `POST /mcp` and `/ws?session_id=`
             attach, for 0.10 MCP clients (session ids are then bearer secrets, OE-SEC-002).
+        lax_base_typing: validate base-level actions (and the HTTP `reset` seed) in pydantic's lax
+            mode, as 0.10 does (`"2"` becomes 2, OE-GEN-016's MAY); v1 connections stay strict
+            (OE-GEN-015). `openenv.core`'s `create_app` sets it; our own apps leave it off.
     """
 
     name: str
@@ -38,6 +41,7 @@ class ServerConfig:
     retry_after_s: int = 1
     named_sessions: bool = False
     tasks: bool = False
+    lax_base_typing: bool = False
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1:

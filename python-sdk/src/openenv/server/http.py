@@ -276,7 +276,7 @@ class HttpEndpoints:
         data = self._json_object(body, optional=True)
 
         async def run(host: EnvHost) -> tuple[int, Any]:
-            obs = await host.reset(host.reset_kwargs(data, strict=False))
+            obs = await host.reset(host.reset_kwargs(self.service.base_reset_data(data), strict=False))
             return 200, http_response(obs)
 
         return await self._with_env(run, "reset")
@@ -299,7 +299,7 @@ class HttpEndpoints:
                 ],
             )
         try:
-            action = self.service.validate_action(raw_action)
+            action = self.service.validate_base_action(raw_action)
         except InvalidRequest as exc:
             raise HttpError(422, exc.located(["body", "action"])) from None
 

@@ -59,12 +59,14 @@ class EnvService:
         self.action_model: Any = actions
         self._action_adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(actions)
         self._validate_action = self._action_adapter.validate_json
+        self.validate_base_action: Callable[[dict[str, Any]], Any] = self.validate_action
         self.taskset: Taskset | None = env_class.taskset
         self.trajectory_max_steps: int | None = env_class.trajectory_max_steps
         self.config = config
         self.capacity = Capacity(config.max_sessions)
         self.named = SessionRegistry(config.idle_timeout_s)
         self.watchdog = Watchdog(resolution=_resolution(config))
+        self._bind_base_validation()
 
     def reconfigure(self, **settings: Any) -> None:
         """Replace `ServerConfig` fields before serving (raises `ValueError` for invalid values)."""
@@ -73,6 +75,7 @@ class EnvService:
         self.capacity.maximum = config.max_sessions
         self.named.idle_timeout_s = config.idle_timeout_s
         self.watchdog.resolution = _resolution(config)
+        self._bind_base_validation()
 
     # -- environments ------------------------------------------------------------------------------
     def new_environment(self) -> Environment[Any, Any, Any]:
@@ -103,6 +106,37 @@ class EnvService:
             return self._validate_action(orjson.dumps(data), strict=True)
         except pydantic.ValidationError as exc:
             raise InvalidRequest.from_pydantic(exc) from None
+
+    def _bind_base_validation(self) -> None:
+        """`validate_base_action`: the strict `validate_action` itself, or the lax one when the
+        config asks for 0.10's typing at the base level (chosen once: no per-step test)."""
+        lax = self.config.lax_base_typing
+        self.validate_base_action = self._validate_action_lax if lax else self.validate_action
+
+    def _validate_action_lax(self, data: dict[str, Any]) -> Any:
+        """The action model for a base-level step's `data` as 0.10 validates it: pydantic's lax
+        mode on the parsed JSON (`"2"` for an integer becomes 2; OE-GEN-016 allows it).
+
+        Raises:
+            InvalidRequest: the action does not satisfy the action model even so.
+        """
+        try:
+            return self._action_adapter.validate_python(data, strict=False)
+        except pydantic.ValidationError as exc:
+            raise InvalidRequest.from_pydantic(exc) from None
+
+    def base_reset_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An HTTP `reset` body as 0.10 reads it under `lax_base_typing`: a `seed` given as an
+        integer string or an integral float becomes the integer (0.10's `ResetRequest`); the body
+        unchanged otherwise, and always for strict apps."""
+        seed = data.get("seed")
+        if not self.config.lax_base_typing or seed is None or type(seed) is int:
+            return data
+        try:
+            coerced = _LAX_SEED.validate_python(seed)
+        except pydantic.ValidationError:
+            return data  # reset_kwargs refuses it with the usual message
+        return {**data, "seed": coerced}
 
     def action_schema(self) -> dict[str, Any]:
         """The JSON Schema of the actions `step` accepts."""
@@ -146,6 +180,9 @@ class EnvService:
     async def shutdown(self) -> None:
         """Close every named session (the server is stopping)."""
         await self.named.close_all()
+
+
+_LAX_SEED: pydantic.TypeAdapter[int] = pydantic.TypeAdapter(int)
 
 
 def recorded_trajectory_schema(max_steps: int) -> dict[str, Any]:

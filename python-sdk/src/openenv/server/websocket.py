@@ -58,6 +58,7 @@ class SessionHandler:
         "session",
         "slot",
         "subprotocol",
+        "validate",
     )
 
     def __init__(
@@ -72,6 +73,7 @@ class SessionHandler:
         self.slot = slot
         config = service.config
         self.subprotocol = ServerSession.select_subprotocol(subprotocols, v1_enabled=config.v1)
+        self.validate = service.validate_action if self.subprotocol else service.validate_base_action
         self.session = ServerSession(
             mode=Mode.V1 if self.subprotocol else Mode.BASE,
             session_id=str(uuid.uuid4()),
@@ -188,7 +190,7 @@ class SessionHandler:
         episode_id = None
         try:
             if kind == "step":
-                action = self.service.validate_action(request.data)
+                action = self.validate(request.data)
                 if self.service.is_mcp:
                     obs = await run_tool_action(host, action)
                 else:

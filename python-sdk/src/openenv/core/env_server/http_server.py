@@ -254,7 +254,7 @@ def create_app(
             _add_rpc_tools(adapter, _rpc_tools(probe))
         finally:
             probe.close()
-    settings: dict[str, Any] = {"max_sessions": max_sessions, "named_sessions": True}
+    settings: dict[str, Any] = {"max_sessions": max_sessions, "named_sessions": True, "lax_base_typing": True}
     if idle_timeout is not None:
         settings["idle_timeout_s"] = idle_timeout
     return _server.create_app(cast(Any, adapter), name=name, **settings)
