@@ -4,16 +4,20 @@ Contract: `FakeServer(faults=...)` runs a Starlette app under uvicorn in a backg
 free 127.0.0.1 port (`with FakeServer() as srv: srv.base_url`). With no faults it follows the
 spec at both levels (base and `openenv.v1`): a line environment (`{direction, amount}` actions,
 deterministic in the seed), capacity `MAX_SESSIONS` refused with 503 before the upgrade, one MCP
-tool `echo`, HTTP simulation endpoints, JSON-RPC on `POST /mcp`. Each fault in `FAULTS` breaks
-exactly one behaviour so the tests can check that the matching conformance check catches it.
+tool `echo`, HTTP simulation endpoints, JSON-RPC on `POST /mcp`, a taskset of three tasks with the
+Task API (`TASKS`; `line-delayed` is scored at the end), `reward_info` on every step and a recorded
+trajectory of `TRAJECTORY_MAX_STEPS` steps in the state. Each fault in `FAULTS` breaks exactly one
+behaviour so the tests can check that the matching conformance check catches it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import math
+import random
 import socket
 import threading
 import time
@@ -64,8 +68,31 @@ FAULTS = frozenset(
         "modern_envelope_unchecked",  # MCP 2026-07-28 requests whose headers do not match are served
         "notification_batch_answered",  # a POST /mcp batch of notifications only is answered -32600
         "ws_rpc_wrong_codes",  # mcp frames answer an unknown method with -32600 instead of -32601
+        "tasks_declared_not_served",  # /metadata declares a taskset, the Task API answers 404
+        "task_criteria_leak",  # the Task API shows each task's success criteria
+        "task_ids_unstable",  # every listing names the tasks differently
+        "task_id_ignored",  # reset with a task_id starts the first task
+        "unknown_task_fallback",  # reset with an unknown task_id starts the first task
+        "task_seed_random",  # a seed picks a random task
+        "task_api_lenient",  # a bad Task API request gets 200 (or 404) instead of 400
+        "taskset_miscounted",  # /metadata's taskset counts one task too many
+        "reward_sum_wrong",  # reward_info lists a component the reward leaves out
+        "pending_nonzero",  # a pending step carries a reward
+        "trajectory_unbounded",  # the recorded trajectory grows past max_steps, nothing counted dropped
     }
 )
+ENV_NAME = "fake_line_env"
+TRAJECTORY_MAX_STEPS = 3
+TASKS: list[dict[str, Any]] = [
+    {"id": "line-a", "split": "train", "prompt": "Reach 10 either way.", "initial_state": {}, "metadata": {},
+     "success": {"distance": 10}},
+    {"id": "line-b", "split": "train", "prompt": "Reach 10 either way.", "initial_state": {}, "metadata": {},
+     "success": {"distance": 10}},
+    {"id": "line-delayed", "split": "test", "prompt": "Reach 10; scored at the end.",
+     "initial_state": {"scored_at_end": True}, "metadata": {}, "success": {"distance": 10}},
+]  # fmt: skip
+SPLITS = ["train", "test"]
+_listings = itertools.count()
 ACTION_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -165,6 +192,40 @@ def valid_id(value: Any) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= 128
 
 
+class TaskError(ValueError):
+    pass
+
+
+def public_task(task: dict[str, Any], faults: frozenset[str], listing: int = 0) -> dict[str, Any]:
+    shown = {k: v for k, v in task.items() if k != "success" or "task_criteria_leak" in faults}
+    if "task_ids_unstable" in faults:
+        shown["id"] = f"{task['id']}-{listing}"
+    return shown
+
+
+def pick_task(params: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
+    """The task of a reset: by `task_id` (within `split`), else drawn from the split by the seed."""
+    task_id, split, seed = params.get("task_id"), params.get("split"), params.get("seed")
+    if split is not None and split not in SPLITS:
+        raise TaskError(f"unknown split {split!r}")
+    if task_id is not None:
+        found = next((t for t in TASKS if t["id"] == task_id), None)
+        if "task_id_ignored" in faults or (found is None and "unknown_task_fallback" in faults):
+            return TASKS[0]
+        if found is None:
+            raise TaskError(f"unknown task id {task_id!r}")
+        if split is not None and found["split"] != split:
+            raise TaskError(f"task {task_id!r} is not in split {split!r}")
+        return found
+    pool = [t for t in TASKS if split is None or t["split"] == split]
+    if seed is None:
+        return pool[0]
+    if "task_seed_random" in faults:
+        return random.choice(pool)
+    digest = hashlib.sha256(f"{split}:{seed}".encode()).digest()
+    return pool[int.from_bytes(digest[:8], "big") % len(pool)]
+
+
 class LineEnv:
     def __init__(self, faults: frozenset[str]) -> None:
         self.faults = faults
@@ -173,9 +234,14 @@ class LineEnv:
         self.position = 0
         self.started = False
         self.done = False
+        self.task = TASKS[0]
+        self.steps: list[dict[str, Any]] = []
+        self.dropped = 0
 
     def reset(self, params: dict[str, Any]) -> dict[str, Any]:
         seed = params.get("seed")
+        self.task = pick_task(params, self.faults)  # TaskError: refused before anything changes
+        self.steps, self.dropped = [], 0
         self.episode_id = params.get("episode_id") or str(uuid.uuid4())
         if "episode_id_ignored" in self.faults:
             self.episode_id = str(uuid.uuid4())
@@ -184,23 +250,50 @@ class LineEnv:
         else:
             self.position = (seed or 0) % 3
         self.step_count, self.started, self.done = 0, True, False
-        return self.observation(reward=None)
+        return self.observation(None, {"task_id": self.task["id"], "split": self.task["split"]})
 
     def step(self, action: dict[str, Any]) -> dict[str, Any]:
         self.position += action["amount"] if action["direction"] == "right" else -action["amount"]
         if "step_count_stuck" not in self.faults:
             self.step_count += 1
         self.done = abs(self.position) >= GOAL
-        return self.observation(reward=1.0 if self.done else 0.0)
+        reward, info = self.score()
+        data = self.observation(reward, {"reward_info": info})
+        self.record(action, data, reward)
+        return data
 
-    def observation(self, reward: float | None) -> dict[str, Any]:
+    def score(self) -> tuple[float, dict[str, Any]]:
+        """The step's reward and its reward_info (RFC 0004)."""
+        if not self.task["initial_state"].get("scored_at_end"):
+            goal = {"name": "goal", "value": 1.0 if self.done else 0.0, "weight": 1.0}
+            parts = (
+                [goal, {"name": "bonus", "value": 1.0, "weight": 0.25}] if "reward_sum_wrong" in self.faults else [goal]
+            )
+            return goal["value"], {"source": "step", "pending": False, "components": parts}
+        if not self.done:
+            return (0.5 if "pending_nonzero" in self.faults else 0.0), {"source": "step", "pending": True,
+                                                                         "components": []}  # fmt: skip
+        parts = [{"name": "goal", "value": 1.0, "weight": 1.0},
+                 {"name": "steps", "value": float(len(self.steps) + self.dropped + 1), "weight": -0.01}]  # fmt: skip
+        total = math.fsum(p["value"] * p["weight"] for p in parts)
+        return total, {"source": "trajectory_scorer", "scorer": "line_scorer", "pending": False, "components": parts}
+
+    def record(self, action: dict[str, Any], data: dict[str, Any], reward: float) -> None:
+        self.steps.append({"action": action, "observation": data.get("observation"), "reward": reward})
+        if len(self.steps) > TRAJECTORY_MAX_STEPS and "trajectory_unbounded" not in self.faults:
+            del self.steps[0]
+            self.dropped += 1
+
+    def observation(self, reward: float | None, metadata: dict[str, Any]) -> dict[str, Any]:
         key = "obs" if "wrong_envelope_key" in self.faults else "observation"
-        return {key: {"position": self.position, "metadata": {}}, "reward": reward,
-                "done": self.done}  # fmt: skip
+        # as 0.10 sends it: data.metadata is a copy of the observation's metadata
+        return {key: {"position": self.position, "metadata": metadata}, "reward": reward,
+                "done": self.done, "metadata": metadata}  # fmt: skip
 
     def state(self) -> dict[str, Any]:
+        record = {"steps": list(self.steps), "max_steps": TRAJECTORY_MAX_STEPS, "dropped": self.dropped}
         return {"episode_id": self.episode_id, "step_count": self.step_count,
-                "position": self.position}  # fmt: skip
+                "position": self.position, "trajectory": record}  # fmt: skip
 
 
 def rpc_error(rid: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -332,6 +425,8 @@ class FakeServer:
                 Route("/step", self.http_step, methods=["POST"]),
                 Route("/state", self.http_state),
                 Route("/mcp", self.http_mcp, methods=["POST"]),
+                Route(f"/{ENV_NAME}/splits", self.task_splits, methods=["GET"]),
+                Route(f"/{ENV_NAME}/{{route}}", self.task_route, methods=["POST"]),
             ],
             exception_handlers={HTTPException: self.http_error},
         )
@@ -368,8 +463,52 @@ class FakeServer:
         return JSONResponse({"name": "fake_line_env", "description": "test server",
                              "readme_content": None, "version": "1.0.0", "author": None,
                              "documentation_url": None, "protocols": [V1],
-                             "capabilities": {"mcp": True, "http_simulation": True, "tasks": False},
+                             "capabilities": {"mcp": True, "http_simulation": True, "tasks": True,
+                                              "trajectory": True},
+                             "taskset": {"num_tasks": len(TASKS) + ("taskset_miscounted" in self.faults),
+                                         "splits": [{"name": s, "num_tasks": sum(t["split"] == s for t in TASKS)}
+                                                    for s in SPLITS]},
+                             "trajectory": {"max_steps": TRAJECTORY_MAX_STEPS},
                              "limits": self.limits})  # fmt: skip
+
+    # -- Task API (spec/tasks.md) ------------------------------------------------------------
+    async def task_splits(self, request: Request) -> Response:
+        if "tasks_declared_not_served" in self.faults:
+            return JSONResponse({"detail": "Not Found"}, 404)
+        return JSONResponse([{"name": s, "type": "split"} for s in SPLITS])
+
+    async def task_route(self, request: Request) -> Response:
+        route = request.path_params["route"]
+        if "tasks_declared_not_served" in self.faults or route not in ("splits", "tasks", "num_tasks", "task",
+                                                                         "task_range"):  # fmt: skip
+            return JSONResponse({"detail": "Not Found"}, 404)
+        if route == "splits":
+            return JSONResponse({"detail": "Method Not Allowed"}, 405, headers={"Allow": "GET"})
+        lenient = "task_api_lenient" in self.faults
+        try:
+            body = parse_json(await request.body() or b"{}")
+        except BadJson as exc:
+            return JSONResponse({"detail": f"Invalid JSON: {exc}"}, 200 if lenient else 400)
+        if not isinstance(body, dict):
+            return JSONResponse({"detail": "the body must be a JSON object"}, 200 if lenient else 400)
+        split = body.get("split")
+        if split is not None and split not in SPLITS:
+            if lenient:
+                return JSONResponse({"tasks": [], "env_name": ENV_NAME})
+            return JSONResponse({"detail": f"unknown split {split!r}"}, 400)
+        listing = next(_listings)
+        tasks = [public_task(t, self.faults, listing) for t in TASKS if split is None or t["split"] == split]
+        if route == "tasks":
+            return JSONResponse({"tasks": tasks, "env_name": ENV_NAME})
+        if route == "num_tasks":
+            return JSONResponse({"num_tasks": len(tasks)})
+        if route == "task":
+            index = body.get("index")
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(tasks):
+                return JSONResponse({"detail": "Invalid task index"}, 404 if lenient else 400)
+            return JSONResponse({"task": tasks[index]})
+        start, stop = body.get("start", 0), body.get("stop", len(tasks))
+        return JSONResponse({"tasks": tasks[start:stop]})
 
     async def schema(self, request: Request) -> Response:
         return JSONResponse({"action": ACTION_SCHEMA, "observation": OBS_SCHEMA,
@@ -403,8 +542,11 @@ class FakeServer:
         seed = body.get("seed")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
             return self._422(["body", "seed"], "seed must be an integer >= 0")
-        obs = LineEnv(self.faults).reset(body)
-        return JSONResponse({**obs, "metadata": None})
+        try:
+            obs = LineEnv(self.faults).reset(body)
+        except TaskError as exc:
+            return self._422(["body", "task_id"], str(exc))
+        return JSONResponse(obs)
 
     async def http_step(self, request: Request) -> Response:
         if "http_declared_not_served" in self.faults:
@@ -419,7 +561,7 @@ class FakeServer:
             return JSONResponse({"detail": errors}, 422)
         env = LineEnv(self.faults)
         env.reset({})
-        return JSONResponse({**env.step(body["action"]), "metadata": None})
+        return JSONResponse(env.step(body["action"]))
 
     async def http_state(self, request: Request) -> Response:
         if "http_declared_not_served" in self.faults:
@@ -595,7 +737,10 @@ class FakeServer:
             if "slow_first_reset" in self.faults and not self.warmed_up:
                 time.sleep(SLOW_FIRST_RESET_S)  # loading a model: the first reset only (legal)
                 self.warmed_up = True
-            return {"type": "observation", "data": env.reset(data)}
+            try:
+                return {"type": "observation", "data": env.reset(data)}
+            except TaskError as exc:
+                return self.error("EXECUTION_ERROR", str(exc))
         errors = action_errors(data, ["data"] if v1 else [])
         if errors:
             return self.error("VALIDATION_ERROR", "invalid action", errors=errors)

@@ -40,6 +40,10 @@ class Discovery:
     """`protocols` from `/metadata`: subprotocols the server says it speaks (OE-V1-006)."""
     declared_capabilities: dict[str, Any] = field(default_factory=dict)
     """`capabilities` from `/metadata` (`mcp`, `http_simulation`, `tasks`): features it promises."""
+    declared_taskset: dict[str, Any] | None = None
+    """`taskset` from `/metadata`: the splits and task counts it says its taskset has (OE-TASK-008)."""
+    declared_trajectory: dict[str, Any] | None = None
+    """`trajectory` from `/metadata`: the bound of the record it says it keeps (OE-RWD-009)."""
     env_name: str | None = None
     """`name` from `/metadata` (selects `when_name` expected-failure entries)."""
     problems: list[str] = field(default_factory=list)
@@ -128,6 +132,9 @@ async def discover(ctx: CaseContext) -> Discovery:
         capabilities = body.get("capabilities")
         if isinstance(capabilities, dict):
             found.declared_capabilities = dict(capabilities)
+        for key in ("taskset", "trajectory"):
+            if isinstance(body.get(key), dict):
+                setattr(found, f"declared_{key}", dict(body[key]))
         protocols = body.get("protocols")
         if isinstance(protocols, list):
             found.declared_protocols = tuple(p for p in protocols if isinstance(p, str))

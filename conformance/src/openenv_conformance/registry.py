@@ -27,6 +27,8 @@ PROFILES = (
     "mcp",
     "concurrency",
     "isolation",
+    "rewards",
+    "tasks",
     "determinism",
     "robustness",
     "performance",

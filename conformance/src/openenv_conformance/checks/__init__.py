@@ -9,6 +9,8 @@ from openenv_conformance.checks import (  # noqa: F401
     isolation,
     mcp,
     performance,
+    rewards,
     robustness,
+    tasks,
     v1,
 )
