@@ -37,8 +37,8 @@ NOT_PORTED: dict[str, str] = {
     "GetEndpointConfig": "custom FastAPI routes: our runtime is not FastAPI",
     "WebInterfaceManager": "the Gradio web interface (/web) is not served",
     "create_web_interface_app": "the Gradio web interface (/web) is not served",
-    "*.from_docker_image": "container start-up: use openenv.providers (DockerProvider) and pass base_url",
-    "*.from_env": "Hub/registry start-up: use openenv.providers and pass base_url",
+    "*.from_env": "Hugging Face Hub start-up (pull a Space's image, or clone it and run it with uv): nothing "
+    "here can reach the Hub to test it; start the server with openenv.providers and pass base_url",
     "HTTPEnvServer.active_sessions": "0.10's session manager internals; our runtime owns sessions",
     "HTTPEnvServer.get_capacity_status": "0.10's session manager internals; our runtime owns sessions",
     "HTTPEnvServer.get_session_info": "0.10's session manager internals; our runtime owns sessions",

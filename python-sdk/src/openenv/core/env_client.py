@@ -9,6 +9,18 @@ Frames are 0.10's base level (no subprotocol offered), so the client talks to 0.
 ours alike. An `error` frame raises `RuntimeError("Server error: MESSAGE (code: CODE)")`; a failed
 connection raises `ConnectionError`; every wait is bounded by `connect_timeout_s` /
 `message_timeout_s`; frames larger than `max_message_size_mb` are refused.
+
+`MyEnv.from_docker_image(image, provider=None, **kwargs)` starts a server and returns a handle, as
+in 0.10: `await` it for a connected client, or call `.sync()` for a connected `SyncEnvClient`;
+nothing starts until then, and a handle resolves once. Closing the client stops the server. The
+server comes from, in order: our `DockerProvider` when `provider` is None (`docker run --network
+host` of `image`; `kwargs` may set `port`, `env_vars`, `ready_timeout_s` (default 60 s),
+`run_timeout_s`, `docker`, `extra_args`; a missing client or an unreachable engine is a
+`ConnectError` saying so); a 0.10-style container provider (`start_container(image, **kwargs)`,
+`wait_for_ready(base_url)`, `stop_container()`); or any provider of `openenv.providers`
+(`start()` returning a handle with `base_url` and `stop()`; `image` is then the provider's own).
+A failed start-up or connection stops whatever had started. `from_env` (Hugging Face Spaces) is
+not ported: nothing here can reach the Hub.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ import asyncio
 import contextlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -36,6 +48,8 @@ ActT = TypeVar("ActT")
 ObsT = TypeVar("ObsT")
 StateT = TypeVar("StateT")
 T = TypeVar("T")
+ClientT = TypeVar("ClientT", bound="EnvClient[Any, Any, Any]")
+DOCKER_OPTIONS = frozenset({"port", "env_vars", "ready_timeout_s", "run_timeout_s", "docker", "extra_args"})
 
 
 class EnvClient(ABC, Generic[ActT, ObsT, StateT]):
@@ -213,10 +227,7 @@ class EnvClient(ABC, Generic[ActT, ObsT, StateT]):
             with contextlib.suppress(Exception):
                 await child._close_async()
         await self._disconnect_async()
-        if self._provider is not None:
-            stop = getattr(self._provider, "stop_container", None) or getattr(self._provider, "stop", None)
-            if callable(stop):
-                stop()
+        self._stop_provider()
 
     async def __aenter__(self) -> EnvClient[ActT, ObsT, StateT]:
         return await self._connect_async()
@@ -243,6 +254,135 @@ class EnvClient(ABC, Generic[ActT, ObsT, StateT]):
         from openenv.core.sync_client import SyncEnvClient
 
         return SyncEnvClient(self)
+
+    # -- starting a server ------------------------------------------------------------------------
+    @classmethod
+    def from_docker_image(
+        cls: type[ClientT], image: str, provider: Any | None = None, **kwargs: Any
+    ) -> Bootstrap[ClientT]:
+        """A handle that starts `image` and connects (see the module docstring)."""
+        if not isinstance(image, str) or not image:
+            raise ValueError("from_docker_image needs an image name")
+        return Bootstrap(lambda: _start_server(cls, image, provider, kwargs))
+
+    def _stop_provider(self) -> None:
+        """Stop the server this client started, if any (idempotent: the provider is dropped)."""
+        provider, self._provider = self._provider, None
+        if provider is not None:
+            stop = getattr(provider, "stop_container", None) or getattr(provider, "stop", None)
+            if callable(stop):
+                stop()
+
+
+def _start_server(cls: type[ClientT], image: str, provider: Any | None, kwargs: dict[str, Any]) -> ClientT:
+    """Start the server (blocking) and build an unconnected client that owns it."""
+    if provider is None:
+        from openenv.providers.docker import DockerProvider
+
+        unknown = set(kwargs) - DOCKER_OPTIONS
+        if unknown:
+            raise TypeError(f"from_docker_image: unknown options {sorted(unknown)}; known: {sorted(DOCKER_OPTIONS)}")
+        options = dict(kwargs)
+        env = options.pop("env_vars", None) or {}
+        handle: Any = DockerProvider(image, env=dict(env), **options).start()
+        return _owning(cls, handle.base_url, handle)
+    if callable(getattr(provider, "start_container", None)):  # 0.10's ContainerProvider
+        try:
+            base_url = provider.start_container(image, **kwargs)
+            provider.wait_for_ready(base_url)
+        except BaseException:
+            provider.stop_container()
+            raise
+        return _owning(cls, base_url, provider)
+    if callable(getattr(provider, "start", None)):  # one of openenv.providers
+        if kwargs:
+            raise TypeError(f"from_docker_image: options {sorted(kwargs)} go to the provider's constructor")
+        handle = provider.start()
+        return _owning(cls, handle.base_url, handle)
+    raise TypeError(
+        f"from_docker_image: {type(provider).__name__} is not a provider "
+        "(it needs start_container/wait_for_ready/stop_container, or start)"
+    )
+
+
+def _owning(cls: type[ClientT], base_url: str, server: Any) -> ClientT:
+    """`cls(base_url=..., provider=server)`; the server is stopped when that fails."""
+    try:
+        return cls(base_url=base_url, provider=server)
+    except BaseException:
+        stop = getattr(server, "stop_container", None) or getattr(server, "stop", None)
+        if callable(stop):
+            stop()
+        raise
+
+
+class Bootstrap(Coroutine[Any, Any, ClientT]):
+    """What `from_docker_image` returns: await it, or call `sync()`; it resolves once."""
+
+    def __init__(self, start: Callable[[], ClientT]) -> None:
+        self._start: Callable[[], ClientT] | None = start
+        self._coro: Coroutine[Any, Any, ClientT] | None = None
+
+    def _take(self) -> Callable[[], ClientT]:
+        start, self._start = self._start, None
+        if start is None:
+            raise RuntimeError("this handle was already used; call from_docker_image again for another server")
+        return start
+
+    async def _resolve(self) -> ClientT:
+        started = asyncio.ensure_future(asyncio.to_thread(self._take()))
+        try:
+            client = await asyncio.shield(started)
+        except asyncio.CancelledError:
+            started.add_done_callback(_stop_started)  # the start-up finishes in its thread: undo it then
+            raise
+        try:
+            await client._connect_async()
+        except BaseException:
+            client._stop_provider()
+            raise
+        return client
+
+    def _coroutine(self) -> Coroutine[Any, Any, ClientT]:
+        if self._coro is None:
+            self._coro = self._resolve()
+        return self._coro
+
+    def __await__(self) -> Generator[Any, None, ClientT]:
+        return self._coroutine().__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._coroutine().send(value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._coroutine().throw(*args)
+
+    def close(self) -> None:
+        if self._coro is not None:
+            self._coro.close()
+        elif self._start is not None:
+            self._start = None  # never started: nothing to undo
+
+    def sync(self) -> SyncEnvClient[Any, Any, Any]:
+        """Start the server and return a connected blocking client (from sync code only)."""
+        client = self._take()()
+        view = client.sync()
+        try:
+            view.connect()
+        except BaseException:
+            client._stop_provider()
+            view._loop.close()
+            raise
+        return view
+
+    def __repr__(self) -> str:
+        state = "not started" if self._start is not None else "used"
+        return f"<from_docker_image handle ({state}): await it or call .sync()>"
+
+
+def _stop_started(started: asyncio.Future[Any]) -> None:
+    if not started.cancelled() and started.exception() is None:
+        started.result()._stop_provider()
 
 
 def _clone(client: EnvClient[Any, Any, Any]) -> EnvClient[Any, Any, Any]:
