@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,12 @@ class ContainerProvider010:
         self.dead = dead
         self.calls: list[str] = []
         self.server: LocalServer | None = None
+        self.starting = threading.Event()
+        self.stopped = threading.Event()
 
     def start_container(self, image: str, port: int | None = None, env_vars: dict[str, str] | None = None) -> str:
         self.calls.append(f"start {image} {sorted(env_vars or {})}")
+        self.starting.set()
         if self.dead:
             return f"http://127.0.0.1:{free_port()}"  # nothing listens there
         self.server = LocalProcessProvider("tests.apps:line_app", cwd=str(SDK_ROOT)).start()
@@ -58,6 +62,7 @@ class ContainerProvider010:
         self.calls.append("stop")
         if self.server is not None:
             self.server.stop()
+        self.stopped.set()
 
 
 def _down(base_url: str) -> bool:
@@ -110,6 +115,17 @@ def test_a_failed_start_stops_what_had_started() -> None:
     provider = ContainerProvider010()
     with pytest.raises(ValueError, match="cannot be built"):
         asyncio.run(Refusing.from_docker_image("openenv/line:local", provider))  # type: ignore[arg-type]
+    assert provider.calls[-1] == "stop" and provider.server is not None and _down(provider.server.base_url)
+
+
+async def test_a_cancelled_start_stops_the_server_once_it_is_up() -> None:
+    provider = ContainerProvider010()
+    waiter = asyncio.ensure_future(GenericEnvClient.from_docker_image("openenv/line:local", provider))
+    assert await asyncio.to_thread(provider.starting.wait, 30)  # the start-up is under way in its thread
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert await asyncio.to_thread(provider.stopped.wait, 30)  # stopped once the thread has started it
     assert provider.calls[-1] == "stop" and provider.server is not None and _down(provider.server.base_url)
 
 
