@@ -18,7 +18,7 @@ import type { Limits } from "./generated/Limits.js";
 import type { MetadataResponse } from "./generated/MetadataResponse.js";
 import { bounded, checkResetParams, StepTimedOut } from "./host.js";
 import { type Encodable, encodeJson, isObject, type JsonObject, type JsonValue, JsonSyntaxError, parseStrict, PyFloat } from "./json.js";
-import { handleRpc, INVALID_REQUEST, PARSE_ERROR, rpcError } from "./mcp.js";
+import { handleRpc, INVALID_REQUEST, isNotification, PARSE_ERROR, rpcError } from "./mcp.js";
 import { openapiDocument } from "./openapi.js";
 import { SUBPROTOCOL_V1 } from "./protocol/codes.js";
 import { InvalidRequest, type Issue, issue } from "./protocol/issues.js";
@@ -271,7 +271,10 @@ export class HttpEndpoints {
     } catch {
       return [200, rpcError(null, PARSE_ERROR, "Parse error")];
     }
-    if (Array.isArray(message)) return [200, rpcError(null, INVALID_REQUEST, "Invalid request: batches are not supported")];
+    if (Array.isArray(message)) {
+      if (message.length > 0 && message.every(isNotification)) return [202, null]; // nothing to answer (OE-MCP-009)
+      return [200, rpcError(null, INVALID_REQUEST, "Invalid request: batches are not supported")];
+    }
     const definition = this.host.definition;
     const response = await handleRpc(
       {

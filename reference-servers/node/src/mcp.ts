@@ -3,9 +3,10 @@
  *
  * Methods: `initialize`, `ping`, `tools/list`, `tools/call`; anything else (including
  * `openenv/session/*`, not implemented here) is `-32601`, and a `params.session_id` on `tools/*`
- * names no known session (`-32602`, OE-MCP-033). A message without `id` is a notification
- * and gets no response whatever it contains (OE-MCP-004). Malformed requests get `-32600`
- * (OE-MCP-003); an unknown tool or bad arguments `-32602` (OE-MCP-011/012); a tool that runs and
+ * names no known session (`-32602`, OE-MCP-033). A well-formed request without `id` is a
+ * notification and gets no response whatever its method (OE-MCP-004); a malformed message gets
+ * `-32600`, with `id` null when it has none (OE-MCP-003); MCP 2026-07-28 is not served (its
+ * `server/discover` is `-32601`, OE-MCP-040 being a SHOULD); an unknown tool or bad arguments `-32602` (OE-MCP-011/012); a tool that runs and
  * throws is a result with `isError: true` (OE-MCP-014). An environment without tools answers
  * `tools/*` with `-32601` (OE-MCP-015). Tool calls never count as steps (OE-MCP-017).
  */
@@ -51,6 +52,15 @@ export interface ToolHost {
   readonly env: Environment | null;
 }
 
+/** Whether `message` is a well-formed notification (a request without `id`). */
+export function isNotification(message: unknown): boolean {
+  if (!isObject(message) || "id" in message || message["jsonrpc"] !== "2.0") return false;
+  const method = message["method"];
+  const params = "params" in message ? message["params"] : {};
+  const extra = Object.keys(message).filter((key) => !ALLOWED_MEMBERS.has(key));
+  return typeof method === "string" && method.length > 0 && isObject(params) && extra.length === 0;
+}
+
 /** The JSON-RPC response to `message`, or null for a notification. */
 export async function handleRpc(host: ToolHost, message: unknown): Promise<RpcResponse | null> {
   if (!isObject(message)) return rpcError(null, INVALID_REQUEST, "Invalid request: expected a JSON object");
@@ -67,7 +77,7 @@ export async function handleRpc(host: ToolHost, message: unknown): Promise<RpcRe
   else if (typeof method !== "string" || method.length === 0) problem = "method must be a non-empty string";
   else if (!isObject(params)) problem = "params must be an object";
   else if (extra.length > 0) problem = `unexpected members: ${extra.sort().join(", ")}`;
-  if (notification) return null;
+  if (notification) return problem === null ? null : rpcError(null, INVALID_REQUEST, `Invalid request: ${problem}`);
   const requestId = id as RpcId;
   if (problem !== null) return rpcError(requestId, INVALID_REQUEST, `Invalid request: ${problem}`);
   try {

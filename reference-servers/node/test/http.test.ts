@@ -110,6 +110,12 @@ describe("HTTP endpoints", () => {
     assert.deepEqual([parse.status, parse.json()], [200, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }]);
     const batch = await http(echo, "POST", "/mcp", "[]");
     assert.deepEqual([batch.json().id, batch.json().error.code], [null, -32600]);
+    const notes = await http(echo, "POST", "/mcp", '[{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"}]');
+    assert.deepEqual([notes.status, notes.text], [202, ""], "a batch of notifications only (OE-MCP-009)");
+    const malformed = await http(echo, "POST", "/mcp", '{"jsonrpc":"1.0","method":"tools/list"}');
+    assert.deepEqual([malformed.json().id, malformed.json().error.code], [null, -32600], "not a notification (OE-MCP-003)");
+    const discover = await http(echo, "POST", "/mcp", '{"jsonrpc":"2.0","id":7,"method":"server/discover"}');
+    assert.equal(discover.json().error.code, -32601, "MCP 2026-07-28 is not served here");
     const missing = await http(echo, "POST", "/mcp", '{"jsonrpc":"2.0","id":3}');
     assert.deepEqual([missing.json().id, missing.json().error.code], [3, -32600]);
     const duplicate = await http(echo, "POST", "/mcp", '{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}');
