@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import math
-import random
 import socket
 import threading
 import time
@@ -44,6 +43,7 @@ LIMITS = {
 }
 V1 = "openenv.v1"
 _UNSEEDED_STARTS = itertools.cycle(range(-3, 4))
+_SESSION_NUMBERS = itertools.count()  # each environment instance (one per session) gets the next
 FAULTS = frozenset(
     {
         "wrong_envelope_key",  # observation data uses "obs" instead of "observation"
@@ -73,7 +73,7 @@ FAULTS = frozenset(
         "task_ids_unstable",  # every listing names the tasks differently
         "task_id_ignored",  # reset with a task_id starts the first task
         "unknown_task_fallback",  # reset with an unknown task_id starts the first task
-        "task_seed_random",  # a seed picks a random task
+        "task_seed_random",  # a seed's task depends on the session (its rank), not on the seed alone
         "task_api_lenient",  # a bad Task API request gets 200 (or 404) instead of 400
         "taskset_miscounted",  # /metadata's taskset counts one task too many
         "reward_sum_wrong",  # reward_info lists a component the reward leaves out
@@ -203,7 +203,7 @@ def public_task(task: dict[str, Any], faults: frozenset[str], listing: int = 0) 
     return shown
 
 
-def pick_task(params: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
+def pick_task(params: dict[str, Any], faults: frozenset[str], session: int = 0) -> dict[str, Any]:
     """The task of a reset: by `task_id` (within `split`), else drawn from the split by the seed."""
     task_id, split, seed = params.get("task_id"), params.get("split"), params.get("seed")
     if split is not None and split not in SPLITS:
@@ -220,8 +220,8 @@ def pick_task(params: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
     pool = [t for t in TASKS if split is None or t["split"] == split]
     if seed is None:
         return pool[0]
-    if "task_seed_random" in faults:
-        return random.choice(pool)
+    if "task_seed_random" in faults:  # consecutive sessions draw different tasks for every seed
+        return pool[(int(seed) + session) % len(pool)]
     digest = hashlib.sha256(f"{split}:{seed}".encode()).digest()
     return pool[int.from_bytes(digest[:8], "big") % len(pool)]
 
@@ -229,6 +229,7 @@ def pick_task(params: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
 class LineEnv:
     def __init__(self, faults: frozenset[str]) -> None:
         self.faults = faults
+        self.number = next(_SESSION_NUMBERS)
         self.episode_id: str | None = None
         self.step_count = 0
         self.position = 0
@@ -240,7 +241,7 @@ class LineEnv:
 
     def reset(self, params: dict[str, Any]) -> dict[str, Any]:
         seed = params.get("seed")
-        self.task = pick_task(params, self.faults)  # TaskError: refused before anything changes
+        self.task = pick_task(params, self.faults, self.number)  # TaskError: refused before anything changes
         self.steps, self.dropped = [], 0
         self.episode_id = params.get("episode_id") or str(uuid.uuid4())
         if "episode_id_ignored" in self.faults:

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from openenv.errors import ServerError
 from openenv.server.faults import CapacityExhausted, EnvironmentFault, ToolCallFailed, to_wire
 from openenv.server.host import EnvHost
 from openenv.server.service import EnvService
@@ -89,8 +90,9 @@ def rpc_result(request_id: Any, result: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
-class _Rejected(Exception):
-    """A request refused with a JSON-RPC error before it reaches a method."""
+class _Rejected(ServerError):
+    """A request refused with a JSON-RPC error before it reaches a method (turned into that error by
+    `McpDispatcher`, never raised past it)."""
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
@@ -189,8 +191,9 @@ def _problem(message: dict[str, Any]) -> str | None:
     return "unexpected members: " + ", ".join(sorted(extra)) if extra else None
 
 
-class MethodNotFound(Exception):
-    """The method is not served (here, in this era, or for this environment): `-32601`."""
+class MethodNotFound(ServerError):
+    """The method is not served (here, in this era, or for this environment): `-32601` (turned into
+    that error by `McpDispatcher`, never raised past it)."""
 
 
 class McpDispatcher:
