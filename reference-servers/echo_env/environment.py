@@ -29,6 +29,7 @@ class EchoEnvironment(MCPEnvironment):
     """Echoes messages back through MCP tools."""
 
     reset_observation_type = Observation
+    blocking = False  # the tools are pure functions: they run on the event loop, no thread hop
 
     def ready_metadata(self) -> dict[str, Any]:
         return dict(READY_METADATA)
