@@ -11,7 +11,7 @@ from openenv_conformance import Outcome, arun_suite
 from openenv_conformance.frozen_sets import SETS
 from openenv_conformance.registry import all_checks
 
-from conftest import fast_options
+from conftest import assert_fault_caught, fast_options
 
 CONTROL = {"core.ws.upgrade", "core.reset.envelope", "core.state.envelope", "http.health",
            "mcp.ws.tools"}  # fmt: skip
@@ -96,17 +96,7 @@ async def test_clean_server_passes_everything(clean_server: FakeServer) -> None:
 @pytest.mark.parametrize("fault", sorted(CAUGHT))
 async def test_fault_is_caught(fault: str) -> None:
     wanted = CAUGHT[fault]
-    with FakeServer({fault}) as srv:
-        report = await arun_suite(srv.base_url, options=fast_options(), only=set(wanted) | CONTROL)
-    got = {c.id: c.outcome for c in report.cases}
-    for check_id, outcome in wanted.items():
-        assert got[check_id] is outcome, (check_id, report.to_json()["cases"])
-    spurious = {
-        c.id: c.message
-        for c in report.cases
-        if c.id in CONTROL - SPILL_OVER.get(fault, set()) and c.outcome is not Outcome.PASS
-    }
-    assert spurious == {}
+    report = await assert_fault_caught(fault, wanted, CONTROL, SPILL_OVER.get(fault, set()))
     counted = {check for level in SETS.values() for check in level["checks"]}
     # a FAIL of a counted check fails the run; a check added after the sets froze only reports
     assert not report.passed or all(o is not Outcome.FAIL for c, o in wanted.items() if c in counted)

@@ -5,17 +5,13 @@ there are none, and each deliberately broken reward or record is caught (tests/f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fake_server import FakeServer
-from openenv.providers import LocalProcessProvider
-from openenv_conformance import Outcome, arun_suite, run_suite
+from openenv_conformance import Outcome, arun_suite
 from openenv_conformance.registry import all_checks
 
-from conftest import fast_options
+from conftest import fast_options, reference_outcomes
 
-SERVERS = Path(__file__).resolve().parents[2] / "reference-servers"
 REWARD_CHECKS = {cid for cid, spec in all_checks().items() if spec.profile == "rewards"}
 
 CAUGHT: dict[str, dict[str, Outcome]] = {
@@ -46,18 +42,9 @@ async def test_the_fake_server_passes_with_one_session_at_a_time() -> None:
     }
 
 
-def _outcomes(app: str) -> dict[str, tuple[Outcome, str]]:
-    server = LocalProcessProvider(app, cwd=str(SERVERS)).start()
-    try:
-        report = run_suite(server.base_url, profiles="rewards", options=fast_options(timeout_s=30.0))
-    finally:
-        server.stop()
-    return {c.id: (c.outcome, c.message) for c in report.cases}
-
-
 @pytest.mark.parametrize("app", ["everything.server:app", "python_exec_env.task_server:app"])
 def test_reference_servers_with_rewards_and_records_pass(app: str) -> None:
-    got = _outcomes(app)
+    got = reference_outcomes(app, "rewards")
     assert set(got) == REWARD_CHECKS
     assert {cid: v for cid, v in got.items() if v[0] is not Outcome.PASS} == {}
     if app.startswith("everything"):  # its bound (4) is small: the harness played past it
@@ -65,5 +52,5 @@ def test_reference_servers_with_rewards_and_records_pass(app: str) -> None:
 
 
 def test_a_server_without_them_is_not_judged() -> None:
-    got = _outcomes("echo_env.server:app")
+    got = reference_outcomes("echo_env.server:app", "rewards")
     assert {outcome for outcome, _ in got.values()} == {Outcome.UNIMPLEMENTED}

@@ -5,17 +5,13 @@ is caught (tests/fake_server.py faults)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fake_server import FakeServer
-from openenv.providers import LocalProcessProvider
-from openenv_conformance import Outcome, arun_suite, run_suite
+from openenv_conformance import Outcome, arun_suite
 from openenv_conformance.registry import all_checks
 
-from conftest import fast_options
+from conftest import assert_fault_caught, fast_options, reference_outcomes
 
-SERVERS = Path(__file__).resolve().parents[2] / "reference-servers"
 TASK_CHECKS = {cid for cid, spec in all_checks().items() if spec.profile == "tasks"}
 CONTROL = {"core.reset.envelope", "core.state.envelope", "tasks.ids"}
 
@@ -37,18 +33,7 @@ SPILL_OVER = {"tasks_declared_not_served": {"tasks.ids"}, "task_criteria_leak": 
 
 @pytest.mark.parametrize("fault", sorted(CAUGHT))
 async def test_fault_is_caught(fault: str) -> None:
-    wanted = CAUGHT[fault]
-    with FakeServer({fault}) as srv:
-        report = await arun_suite(srv.base_url, options=fast_options(), only=set(wanted) | CONTROL)
-    got = {c.id: c.outcome for c in report.cases}
-    for check_id, outcome in wanted.items():
-        assert got[check_id] is outcome, (check_id, report.to_json()["cases"])
-    spurious = {
-        c.id: c.message
-        for c in report.cases
-        if c.id in CONTROL - SPILL_OVER.get(fault, set()) - set(wanted) and c.outcome is not Outcome.PASS
-    }
-    assert spurious == {}
+    await assert_fault_caught(fault, CAUGHT[fault], CONTROL, SPILL_OVER.get(fault, set()))
 
 
 async def test_the_fake_taskset_passes_with_one_session_at_a_time() -> None:
@@ -58,23 +43,14 @@ async def test_the_fake_taskset_passes_with_one_session_at_a_time() -> None:
     assert {c.id for c in report.cases} == TASK_CHECKS
 
 
-def _outcomes(app: str) -> dict[str, tuple[Outcome, str]]:
-    server = LocalProcessProvider(app, cwd=str(SERVERS)).start()
-    try:
-        report = run_suite(server.base_url, profiles="tasks", options=fast_options(timeout_s=30.0))
-    finally:
-        server.stop()
-    return {c.id: (c.outcome, c.message) for c in report.cases}
-
-
 @pytest.mark.parametrize("app", ["everything.server:app", "python_exec_env.task_server:app"])
 def test_reference_servers_with_a_taskset_pass(app: str) -> None:
-    got = _outcomes(app)
+    got = reference_outcomes(app, "tasks")
     assert set(got) == TASK_CHECKS
     assert {cid: v for cid, v in got.items() if v[0] is not Outcome.PASS} == {}
 
 
 def test_a_server_without_a_taskset_is_not_judged() -> None:
-    got = _outcomes("echo_env.server:app")
+    got = reference_outcomes("echo_env.server:app", "tasks")
     assert {outcome for outcome, _ in got.values()} == {Outcome.UNIMPLEMENTED}
     assert all("no taskset" in message for _, message in got.values())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Awaitable
 from typing import Any
 
 from openenv_conformance.actions import valid_instance
@@ -305,18 +306,30 @@ async def streamable_sdk(ctx: CaseContext) -> str | None:
             ctx.note("mcp-sdk", "recv", f"list_tools → {names}")
             if not names:
                 return "initialized; no tools listed"
-            tool = listed.tools[0]
-            args = valid_instance(dict(tool.input_schema or {}), ctx.rng, minimal=True)
-            result = await session.call_tool(tool.name, args)
-            ctx.note("mcp-sdk", "recv", f"call_tool({tool.name}) → is_error={result.is_error}")
+            await _sdk_call_first_tool(ctx, session, listed.tools)
             return f"initialize/list_tools/call_tool ok ({len(names)} tools)"
 
+    return await _sdk_within_bound(ctx, drive(), "MCP SDK session")
+
+
+async def _sdk_call_first_tool(ctx: CaseContext, caller: Any, tools: list[Any]) -> None:
+    """Call the first listed tool with minimal valid arguments through an SDK session or client."""
+    tool = tools[0]
+    args = valid_instance(dict(tool.input_schema or {}), ctx.rng, minimal=True)
+    result = await caller.call_tool(tool.name, args)
+    ctx.note("mcp-sdk", "recv", f"call_tool({tool.name}) → is_error={result.is_error}")
+
+
+async def _sdk_within_bound(ctx: CaseContext, drive: Awaitable[str], what: str) -> str:
+    """Run an SDK conversation bounded by three case timeouts; any failure of the SDK is a FAIL."""
     try:
-        return await asyncio.wait_for(drive(), ctx.timeout_s * 3)
+        return await asyncio.wait_for(drive, ctx.timeout_s * 3)
     except TimeoutError:
-        raise Fail("the MCP SDK session did not complete in time") from None
+        raise Fail(f"{what} did not complete in time") from None
+    except Fail:
+        raise
     except Exception as exc:
-        raise Fail(f"MCP SDK session failed: {exc!r}") from None
+        raise Fail(f"{what} failed: {exc!r}") from None
 
 
 # --- MCP revision 2026-07-28 (stateless), notifications, error codes on /ws (spec/mcp.md, RFC 0017) --
@@ -550,17 +563,7 @@ async def streamable_sdk_stateless(ctx: CaseContext) -> str | None:
             if client.protocol_version != MODERN:
                 raise Fail(f"server/discover is served, but the SDK client negotiated {client.protocol_version!r}")
             listed = await client.list_tools()
-            tool = listed.tools[0]
-            args = valid_instance(dict(tool.input_schema or {}), ctx.rng, minimal=True)
-            result = await client.call_tool(tool.name, args)
-            ctx.note("mcp-sdk", "recv", f"call_tool({tool.name}) → is_error={result.is_error}")
+            await _sdk_call_first_tool(ctx, client, listed.tools)
             return f"2026-07-28: list_tools/call_tool ok ({len(listed.tools)} tools)"
 
-    try:
-        return await asyncio.wait_for(drive(), ctx.timeout_s * 3)
-    except TimeoutError:
-        raise Fail("the MCP SDK client did not complete in time") from None
-    except Fail:
-        raise
-    except Exception as exc:
-        raise Fail(f"MCP SDK client (2026-07-28) failed: {exc!r}") from None
+    return await _sdk_within_bound(ctx, drive(), "MCP SDK client (2026-07-28)")
