@@ -102,11 +102,16 @@ def measure_steps(base_url: str, policy: Policy, steps: int) -> float:
 async def certify(app: str, runtime: Runtime, *, options: RunOptions = QUICK, steps: int | None = None) -> Run:
     """Start `app` on `runtime`, run the suite, measure steps/s, stop it."""
     with start_legacy_server(app, runtime=runtime, max_sessions=2) as server:  # type: ignore[arg-type]
-        started = time.perf_counter()
-        report = await arun_suite(server.base_url, options=options, only=CHECKS)
-        suite_s = time.perf_counter() - started
         count = steps if steps is not None else STEPS.get(app, 300)
-        rate = await asyncio.to_thread(measure_steps, server.base_url, POLICIES[app], count)
+        return await certify_server(server.base_url, POLICIES[app], count, options=options)
+
+
+async def certify_server(base_url: str, policy: Policy, steps: int, *, options: RunOptions = QUICK) -> Run:
+    """Run the suite against a running server, then measure its sequential steps/s with `policy`."""
+    started = time.perf_counter()
+    report = await arun_suite(base_url, options=options, only=CHECKS)
+    suite_s = time.perf_counter() - started
+    rate = await asyncio.to_thread(measure_steps, base_url, policy, steps)
     outcomes = collections.Counter(case.outcome.value for case in report.cases)
     failures = [
         case.id for case in report.cases if case.outcome in (Outcome.FAIL, Outcome.ERROR) and case.level.value == "MUST"
