@@ -39,6 +39,7 @@ AREAS: tuple[str, ...] = (
     "LEG",
     "RWD",
     "TASK",
+    "ROL",
 )
 SIDES: tuple[str, ...] = ("server", "client", "both", "tool")
 MODES: tuple[str, ...] = ("base", "v1", "all")

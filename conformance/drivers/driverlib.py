@@ -5,7 +5,8 @@ Contract (the driver protocol, also in conformance/README.md): the harness start
 `OPENENV_CONFORMANCE_PLAN` (JSON: `{"scenario", "timeout_s", "ops": [...]}`) in its environment.
 The driver creates ONE client of the library under test, with `timeout_s` as its reply timeout,
 and performs the operations in order: `connect`, `reset` (optional `data`), `step` (`action`),
-`state`, `close`, `sleep` (`s` seconds) and `concurrent` (`ops`, issued together). For each it
+`state`, `close`, `sleep` (`s` seconds), `concurrent` (`ops`, issued together) and `rollout`
+(see below). For each it
 prints one JSON line: `{"op", "ok": true, ...}` with `observation`, `reward`, `done`,
 `terminated`, `truncated` (null when the library has no such field) or `state`; or
 `{"op", "ok": false, "error": KIND, "code", "status", "message"}` where KIND is `remote` (an
@@ -14,6 +15,15 @@ error frame; `code` is its code), `timeout`, `lost` (the session's connection en
 `closed` or `other`. A `concurrent` op prints `{"op": "concurrent", "results": [...]}`. After an
 error the driver goes on with the next operation on the same client object: whether the library
 then reconnects on its own is part of what is certified. Nothing here retries or reconnects.
+
+`rollout` (optional; spec/rollouts.md) runs a batch with the library's rollout runner against the
+same URL: `episodes`, `concurrency`, `max_steps` and `episode_timeout_s` as given, and the policy
+that answers an observation `{"echo": k}` with the action `{"n": k + 1}` (`{"n": 1}` for any other
+observation). It prints `{"op": "rollout", "ok": true, "episodes": [...]}`, one entry per episode
+in batch order: `{"ok", "steps", "rewards", "terminated", "truncated", "truncated_by"` (`client`,
+`env` or null)`, "error"` (null, or a KIND as above: `lost`, `timeout` for the episode's time bound,
+`remote`, `other`)`, "error_step"}`. A library without a rollout runner prints
+`{"op": "rollout", "ok": false, "error": "unsupported"}`.
 
 Persistent mode (`serve-client --persistent`, for clients slow to import): the harness starts the
 driver once with `OPENENV_CONFORMANCE_STDIN=1` and writes one plan per line on stdin, each with
@@ -39,6 +49,15 @@ Classify = Callable[[BaseException], Result]
 
 
 Plan = tuple[str, float, list[dict[str, Any]]]
+UNSUPPORTED: Result = {"ok": False, "error": "unsupported", "message": "this library has no rollout runner"}
+
+
+def rollout_action(observation: Any) -> dict[str, Any]:
+    """The `rollout` operation's policy: `{"echo": k}` → `{"n": k + 1}`, anything else → `{"n": 1}`."""
+    if hasattr(observation, "model_dump"):
+        observation = observation.model_dump(mode="json")
+    echo = observation.get("echo") if isinstance(observation, dict) else None
+    return {"n": echo + 1 if isinstance(echo, int) and not isinstance(echo, bool) else 1}
 
 
 def load_plan() -> Plan:
@@ -100,6 +119,9 @@ class SyncAdapter:
     def close(self) -> Result:
         raise NotImplementedError
 
+    def rollout(self, op: dict[str, Any]) -> Result:
+        return UNSUPPORTED
+
 
 def _call_sync(adapter: SyncAdapter, op: dict[str, Any], classify: Classify) -> Result:
     kind = op["op"]
@@ -114,6 +136,8 @@ def _call_sync(adapter: SyncAdapter, op: dict[str, Any], classify: Classify) -> 
             res = adapter.state()
         elif kind == "close":
             res = adapter.close()
+        elif kind == "rollout":
+            res = adapter.rollout(op)
         elif kind == "sleep":
             time.sleep(float(op["s"]))
             res = {"ok": True}
@@ -156,6 +180,9 @@ class AsyncAdapter:
     async def close(self) -> Result:
         raise NotImplementedError
 
+    async def rollout(self, op: dict[str, Any]) -> Result:
+        return UNSUPPORTED
+
 
 async def _call_async(adapter: AsyncAdapter, op: dict[str, Any], classify: Classify) -> Result:
     kind = op["op"]
@@ -171,6 +198,8 @@ async def _call_async(adapter: AsyncAdapter, op: dict[str, Any], classify: Class
             call = adapter.state()
         elif kind == "close":
             call = adapter.close()
+        elif kind == "rollout":
+            call = adapter.rollout(op)
         elif kind == "sleep":
             await asyncio.sleep(float(op["s"]))
             return {"op": kind, "ok": True}

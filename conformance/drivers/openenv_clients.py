@@ -11,7 +11,17 @@ import asyncio
 import sys
 from typing import Any
 
-from driverlib import AsyncAdapter, Result, SyncAdapter, failure, plans, run_async, run_sync, step_result
+from driverlib import (
+    AsyncAdapter,
+    Result,
+    SyncAdapter,
+    failure,
+    plans,
+    rollout_action,
+    run_async,
+    run_sync,
+    step_result,
+)
 from openenv import GenericEnvClient, GenericSyncEnvClient
 from openenv.errors import (
     ClientClosedError,
@@ -21,6 +31,9 @@ from openenv.errors import (
     RequestTimeoutError,
     SessionLostError,
 )
+from openenv.rollout import Trajectory, UrlSessions, run_rollouts, run_rollouts_sync
+
+ERROR_KINDS = {"SessionLostError": "lost", "EpisodeTimeout": "timeout", "RequestTimeoutError": "timeout"}
 
 
 def classify(exc: BaseException) -> Result:
@@ -43,12 +56,41 @@ def _result(res: Any) -> Result:
     return step_result(res.observation, res.reward, res.done, res.terminated, res.truncated)
 
 
+def _rollout_options(op: dict[str, Any], url: str, timeout_s: float) -> dict[str, Any]:
+    return {
+        "source": UrlSessions([url], timeout_s=max(timeout_s, float(op["episode_timeout_s"]) * 2)),
+        "policy": rollout_action,
+        "episodes": int(op["episodes"]),
+        "concurrency": int(op["concurrency"]),
+        "max_steps": int(op["max_steps"]),
+        "episode_timeout_s": float(op["episode_timeout_s"]),
+    }
+
+
+def _episode(t: Trajectory) -> Result:
+    error = None
+    if t.error is not None:
+        error = ERROR_KINDS.get(t.error.type) or ("remote" if t.error.code else "other")
+    return {
+        "ok": t.error is None,
+        "steps": len(t.steps),
+        "rewards": [s.reward for s in t.steps],
+        "terminated": t.terminated,
+        "truncated": t.truncated,
+        "truncated_by": t.truncated_by,
+        "error": error,
+        "error_step": t.error.step if t.error is not None else None,
+        "message": t.error.message[:200] if t.error is not None else None,
+    }
+
+
 def _state(state: Any) -> Result:
     return {"ok": True, "state": state.model_dump(mode="json") if hasattr(state, "model_dump") else state}
 
 
 class Async(AsyncAdapter):
     def __init__(self, url: str, timeout_s: float) -> None:
+        self.url, self.timeout_s = url, timeout_s
         self.client = GenericEnvClient(url, timeout_s=timeout_s, connect_timeout_s=max(timeout_s, 5.0))
 
     async def connect(self) -> Result:
@@ -68,9 +110,14 @@ class Async(AsyncAdapter):
         await self.client.close()
         return {"ok": True}
 
+    async def rollout(self, op: dict[str, Any]) -> Result:
+        batch = await run_rollouts(**_rollout_options(op, self.url, self.timeout_s))
+        return {"ok": True, "episodes": [_episode(t) for t in batch]}
+
 
 class Sync(SyncAdapter):
     def __init__(self, url: str, timeout_s: float) -> None:
+        self.url, self.timeout_s = url, timeout_s
         self.client = GenericSyncEnvClient(url, timeout_s=timeout_s, connect_timeout_s=max(timeout_s, 5.0))
 
     def connect(self) -> Result:
@@ -89,6 +136,10 @@ class Sync(SyncAdapter):
     def close(self) -> Result:
         self.client.close()
         return {"ok": True}
+
+    def rollout(self, op: dict[str, Any]) -> Result:  # the sync entry point: its own event loop
+        batch = run_rollouts_sync(**_rollout_options(op, self.url, self.timeout_s))
+        return {"ok": True, "episodes": [_episode(t) for t in batch]}
 
 
 def main() -> None:

@@ -17,8 +17,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "drivers"))
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 
-from driverlib import Result, SyncAdapter, failure, load_plan, run_sync
+from driverlib import Result, SyncAdapter, failure, load_plan, rollout_action, run_sync
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -41,6 +42,8 @@ FAULTS = frozenset(
         "reward_passthrough",  # boolean rewards are reported as booleans
         "truncated_as_terminated",  # terminated mirrors done and truncated is always false
         "no_close_frame",  # the session ends without {"type":"close"}
+        "rollout_step_after_done",  # the rollout runner sends one more step after done
+        "rollout_replay_lost",  # the rollout runner runs an episode whose session was lost again, silently
     }
 )
 KNOWN_CODES = {
@@ -58,6 +61,7 @@ class Failure(Exception):
 
 class RawClient(SyncAdapter):
     def __init__(self, url: str, timeout_s: float, faults: set[str]) -> None:
+        self.url = url
         self.ws_url = url.replace("http://", "ws://").rstrip("/") + "/ws"
         self.timeout_s = 0.3 if "impatient" in faults else timeout_s
         self.faults = faults
@@ -235,6 +239,46 @@ class RawClient(SyncAdapter):
             self.ws.close()
             self.ws = None
         return {"ok": True}
+
+    # -- rollouts: one new client per episode, `concurrency` threads, replies bounded by the episode's bound --
+    def rollout(self, op: dict[str, Any]) -> Result:
+        max_steps, bound = int(op["max_steps"]), float(op["episode_timeout_s"])
+
+        def one(_: int) -> Result:
+            report = _episode(RawClient(self.url, bound, self.faults), max_steps)
+            if report["error"] == "lost" and "rollout_replay_lost" in self.faults:
+                report = _episode(RawClient(self.url, bound, self.faults), max_steps)
+            return report
+
+        with ThreadPoolExecutor(max_workers=int(op["concurrency"])) as pool:
+            return {"ok": True, "episodes": list(pool.map(one, range(int(op["episodes"]))))}
+
+
+def _episode(client: RawClient, max_steps: int) -> Result:
+    """Connect, reset, step with the driver protocol's policy until done or `max_steps`, close."""
+    out: Result = {"ok": True, "steps": 0, "rewards": [], "terminated": False, "truncated": False,
+                   "truncated_by": None, "error": None, "error_step": None}  # fmt: skip
+    try:
+        res = client.connect()
+        res = client.reset({}) if res.get("ok") else res
+        while res.get("ok"):
+            if res.get("done"):
+                out["terminated"], out["truncated"] = bool(res.get("terminated", True)), bool(res.get("truncated"))
+                out["truncated_by"] = "env" if out["truncated"] else None
+                if "rollout_step_after_done" in client.faults:
+                    client.step(rollout_action(res.get("observation")))
+                return out
+            if out["steps"] >= max_steps:
+                out["truncated"], out["truncated_by"] = True, "client"
+                return out
+            res = client.step(rollout_action(res.get("observation")))
+            if res.get("ok"):
+                out["steps"] += 1
+                out["rewards"].append(res.get("reward"))
+        out.update(ok=False, error=res.get("error"), error_step=out["steps"], message=res.get("message"))
+        return out
+    finally:
+        client.close()
 
 
 def classify(exc: BaseException) -> Result:

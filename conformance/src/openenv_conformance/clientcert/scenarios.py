@@ -719,3 +719,192 @@ scenario(
     [CONNECT, RESET, CLOSE],
     judge=_judge_clean_close,
 )(_play_serve)
+
+
+# -- 16. rollout runners (spec/rollouts.md) ---------------------------------------------------------------
+def rollout(episodes: int, concurrency: int, max_steps: int, episode_timeout_s: float) -> Op:
+    return {"op": "rollout", "episodes": episodes, "concurrency": concurrency, "max_steps": max_steps,
+            "episode_timeout_s": episode_timeout_s}  # fmt: skip
+
+
+def _start_episode(s: Session, request: dict[str, Any]) -> dict[str, Any]:
+    """Record an episode started by `request` (a reset) as the batch's next one, in arrival order."""
+    order = s.server.shared.get("resets", 0)
+    s.server.shared["resets"] = order + 1
+    episode = {"order": order, "steps": 0, "after_done": 0, "done": False, "reset_t": s.server.now(), "last_t": 0.0}
+    s.peer.notes.setdefault("episodes", []).append(episode)
+    s.step_count = 0
+    return episode
+
+
+def _action_n(request: dict[str, Any]) -> Any:
+    """The `n` of a step request's action (None when there is none)."""
+    data = request.get("data")
+    return data.get("n") if isinstance(data, dict) else None
+
+
+def _rollout_batch(run: ScenarioRun, size: int) -> tuple[list[Result], list[dict[str, Any]]]:
+    """The runner's per-episode reports and the episodes the server saw (UNIMPLEMENTED without a runner)."""
+    res = run.result(0)
+    if not res.get("ok") and (res.get("error") == "unsupported" or "unknown op" in str(res.get("message", ""))):
+        raise Unimplemented("the client library has no rollout runner")
+    if not res.get("ok"):
+        raise Fail(f"the batch was lost as a whole: the runner reported {describe(res)}", clauses=("OE-ROL-005",))
+    reported = res.get("episodes")
+    if not isinstance(reported, list) or len(reported) != size:
+        count = len(reported) if isinstance(reported, list) else "no"
+        raise Fail(f"the runner reported {count} episodes for a batch of {size}", clauses=("OE-ROL-005",))
+    _text_frames_only(run)
+    for peer in run.server.peers:
+        kinds = [r.get("type") for r in peer.requests() if r.get("type") in ("reset", "step")]
+        if kinds and kinds[0] != "reset":
+            raise Fail(f"connection {peer.index + 1} began with a step, not a reset", clauses=("OE-ROL-001",))
+    seen = sorted((e for p in run.server.peers for e in p.notes.get("episodes", [])), key=lambda e: e["order"])
+    return [r if isinstance(r, dict) else {} for r in reported], seen
+
+
+def _unclosed(run: ScenarioRun) -> None:
+    left = [p.index + 1 for p in run.server.peers if p.client_close_code is None and not p.notes.get("aborted")]
+    if left:
+        raise Fail(f"the runner left connection(s) {left} without a WebSocket Close frame", clauses=("OE-ROL-004",))
+
+
+BATCH_LENGTHS: tuple[int | None, ...] = (1, 2, 3, None, 2)
+"""Steps until `done` for the episodes of `client.rollout.batch`, in the order their resets arrive
+(None: never done; the runner's step bound of 4 cuts it short). Step k of an episode earns 0.5 k."""
+BATCH_CONCURRENCY = 2
+BATCH_MAX_STEPS = 4
+
+
+async def _play_batch(s: Session) -> None:
+    await s.hello()
+    episode: dict[str, Any] | None = None
+    while True:
+        req = await s.recv()
+        kind = req.get("type")
+        if kind == "reset":
+            episode = _start_episode(s, req)
+            await s.send(s.observation(req, {"tick": 0}))
+            episode["last_t"] = s.server.now()
+        elif kind == "step" and episode is not None:
+            if episode["done"]:
+                episode["after_done"] += 1
+            episode["steps"] += 1
+            length = BATCH_LENGTHS[episode["order"] % len(BATCH_LENGTHS)]
+            episode["done"] = episode["done"] or episode["steps"] == length
+            frame = s.observation(req, {"echo": _action_n(req)}, reward=0.5 * episode["steps"], done=episode["done"])
+            await s.send(frame)
+            episode["last_t"] = s.server.now()
+        else:
+            await s.answer(req)
+
+
+def _judge_batch(run: ScenarioRun) -> str | None:
+    reported, seen = _rollout_batch(run, len(BATCH_LENGTHS))
+    if len(seen) != len(BATCH_LENGTHS):
+        raise Fail(f"the server saw {len(seen)} resets for a batch of {len(BATCH_LENGTHS)} episodes",
+                   clauses=("OE-ROL-001",))  # fmt: skip
+    late = [e["order"] + 1 for e in seen if e["after_done"]]
+    if late:
+        raise Fail(f"the runner stepped episode(s) {late} after the server said done", clauses=("OE-ROL-002",))
+    busiest = max(sum(1 for o in seen if o["reset_t"] <= e["reset_t"] <= o["last_t"]) for e in seen)
+    if busiest > BATCH_CONCURRENCY:
+        raise Fail(f"{busiest} episodes ran at once with a concurrency bound of {BATCH_CONCURRENCY}",
+                   clauses=("OE-ROL-003",))  # fmt: skip
+    _unclosed(run)
+    failed = [
+        f"episode {n + 1}: {r.get('error')}: {r.get('message')}" for n, r in enumerate(reported) if not r.get("ok")
+    ]
+    if failed:
+        raise Fail(f"episodes that ended normally were reported failed ({failed[0]})", clauses=("OE-ROL-005",))
+    want = sorted((min(BATCH_LENGTHS[e["order"]] or BATCH_MAX_STEPS, BATCH_MAX_STEPS),
+                   BATCH_LENGTHS[e["order"]] is None) for e in seen)  # fmt: skip
+    got = sorted((r.get("steps"), r.get("truncated_by") == "client") for r in reported)
+    if got != want:
+        raise Fail(f"(steps, cut short by the runner) per episode: the server played {want}, the runner reported {got}",
+                   clauses=("OE-ROL-006",))  # fmt: skip
+    for n, r in enumerate(reported):
+        raw_steps = r.get("steps")
+        steps = raw_steps if isinstance(raw_steps, int) else 0
+        if r.get("rewards") != [0.5 * k for k in range(1, steps + 1)]:
+            raise Fail(f"episode {n + 1}: rewards {r.get('rewards')!r} are not the ones the server sent",
+                       clauses=("OE-ROL-006",))  # fmt: skip
+        if r.get("truncated_by") == "client" and (r.get("terminated") or not r.get("truncated")):
+            flags = f"terminated={r.get('terminated')!r}, truncated={r.get('truncated')!r}"
+            raise Fail(f"episode {n + 1}, cut short by the step bound, was reported {flags}", clauses=("OE-ROL-006",))
+        if r.get("truncated_by") != "client" and r.get("truncated_by") is not None:
+            raise Fail(f"episode {n + 1}, ended by the server, was reported truncated by {r.get('truncated_by')!r}",
+                       clauses=("OE-ROL-006",))  # fmt: skip
+    return f"{len(seen)} episodes on {run.connections()} connection(s), at most {busiest} at once"
+
+
+scenario(
+    "client.rollout.batch",
+    "a rollout runner starts each episode with a reset, stops at done or its step bound, keeps its "
+    "concurrency bound, closes its sessions and reports each episode as played",
+    ("OE-ROL-001", "OE-ROL-002", "OE-ROL-003", "OE-ROL-004", "OE-ROL-006"),
+    [rollout(len(BATCH_LENGTHS), BATCH_CONCURRENCY, BATCH_MAX_STEPS, 10.0)],
+    judge=_judge_batch,
+)(_play_batch)
+
+
+FAILURES = ("ok", "lost", "timeout", "remote")
+"""How the episodes of `client.rollout.failures` go, in the order their resets arrive: done after two
+steps; the connection dropped at the second step; the first step never answered (past the
+episode's 1.5 s bound); an EXECUTION_ERROR error frame for the first step."""
+FAILURE_TIMEOUT_S = 1.5
+
+
+async def _play_failures(s: Session) -> None:
+    await s.hello()
+    episode: dict[str, Any] | None = None
+    while True:
+        req = await s.recv()
+        kind = req.get("type")
+        if kind == "reset":
+            episode = _start_episode(s, req)
+            await s.send(s.observation(req, {"tick": 0}))
+        elif kind == "step" and episode is not None:
+            how = FAILURES[episode["order"] % len(FAILURES)]
+            episode["steps"] += 1
+            if how == "lost" and episode["steps"] == 2:
+                s.peer.notes["aborted"] = True
+                s.abort()
+                return
+            if how == "timeout":
+                await s.recv(timeout_s=FAILURE_TIMEOUT_S * 6)  # the runner gives up and closes
+                return
+            if how == "remote":
+                await s.send(s.error(req, "EXECUTION_ERROR", "the environment failed"))
+                continue
+            done = how == "ok" and episode["steps"] == 2
+            await s.send(s.observation(req, {"echo": _action_n(req)}, reward=1.0, done=done))
+        else:
+            await s.answer(req)
+
+
+def _judge_failures(run: ScenarioRun) -> str | None:
+    reported, seen = _rollout_batch(run, len(FAILURES))
+    if len(seen) != len(FAILURES):
+        raise Fail(f"the server saw {len(seen)} resets for a batch of {len(FAILURES)}: a failed episode was run "
+                   "again behind the trainer's back", clauses=("OE-ROL-005", "OE-GEN-003"))  # fmt: skip
+    want = {"ok": (True, None, 2), "lost": (False, "lost", 1), "timeout": (False, "timeout", 0),
+            "remote": (False, "remote", 0)}  # fmt: skip
+    for n, (how, r) in enumerate(zip(FAILURES, reported, strict=True)):
+        got = (bool(r.get("ok")), r.get("error"), r.get("steps"))
+        if got != want[how]:
+            raise Fail(f"episode {n + 1} ({how}): expected (ok, error, steps) {want[how]}, the runner reported {got}",
+                       clauses=("OE-ROL-005",))  # fmt: skip
+    _unclosed(run)
+    return "every failure reported with its episode; the rest of the batch kept"
+
+
+scenario(
+    "client.rollout.failures",
+    "a rollout runner reports a lost, timed-out or failed episode with its cause, keeps the rest of "
+    "the batch, never re-runs an episode on its own and closes what it opened",
+    ("OE-ROL-004", "OE-ROL-005", "OE-GEN-003"),
+    [rollout(len(FAILURES), 1, 5, FAILURE_TIMEOUT_S)],
+    judge=_judge_failures,
+    timeout_s=5.0,
+)(_play_failures)

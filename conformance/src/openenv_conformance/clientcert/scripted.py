@@ -242,6 +242,8 @@ class ScriptedServer:
         self.refusals: list[Refusal] = []
         self.errors: list[str] = []
         """Script faults (exceptions escaping `play`): they make the scenario ERROR, not FAIL."""
+        self.shared: dict[str, Any] = {}
+        """What the script keeps across connections (e.g. how many episodes it has started)."""
         self._server: Server | None = None
         self._t0 = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
