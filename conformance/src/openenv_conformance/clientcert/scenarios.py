@@ -776,7 +776,11 @@ BATCH_CONCURRENCY = 2
 BATCH_MAX_STEPS = 4
 
 
-async def _play_batch(s: Session) -> None:
+async def _play_episodes(
+    s: Session, on_step: Callable[[Session, dict[str, Any], dict[str, Any]], Awaitable[bool]]
+) -> None:
+    """Answer resets as new episodes of the batch and hand each step of an episode to `on_step`
+    (it answers it; False ends the script); anything else gets the default answer."""
     await s.hello()
     episode: dict[str, Any] | None = None
     while True:
@@ -787,16 +791,25 @@ async def _play_batch(s: Session) -> None:
             await s.send(s.observation(req, {"tick": 0}))
             episode["last_t"] = s.server.now()
         elif kind == "step" and episode is not None:
-            if episode["done"]:
-                episode["after_done"] += 1
             episode["steps"] += 1
-            length = BATCH_LENGTHS[episode["order"] % len(BATCH_LENGTHS)]
-            episode["done"] = episode["done"] or episode["steps"] == length
-            frame = s.observation(req, {"echo": _action_n(req)}, reward=0.5 * episode["steps"], done=episode["done"])
-            await s.send(frame)
+            if not await on_step(s, req, episode):
+                return
             episode["last_t"] = s.server.now()
         else:
             await s.answer(req)
+
+
+async def _batch_step(s: Session, req: dict[str, Any], episode: dict[str, Any]) -> bool:
+    if episode["done"]:
+        episode["after_done"] += 1
+    length = BATCH_LENGTHS[episode["order"] % len(BATCH_LENGTHS)]
+    episode["done"] = episode["done"] or episode["steps"] == length
+    await s.send(s.observation(req, {"echo": _action_n(req)}, reward=0.5 * episode["steps"], done=episode["done"]))
+    return True
+
+
+async def _play_batch(s: Session) -> None:
+    await _play_episodes(s, _batch_step)
 
 
 def _judge_batch(run: ScenarioRun) -> str | None:
@@ -855,32 +868,25 @@ episode's 1.5 s bound); an EXECUTION_ERROR error frame for the first step."""
 FAILURE_TIMEOUT_S = 1.5
 
 
+async def _failure_step(s: Session, req: dict[str, Any], episode: dict[str, Any]) -> bool:
+    how = FAILURES[episode["order"] % len(FAILURES)]
+    if how == "lost" and episode["steps"] == 2:
+        s.peer.notes["aborted"] = True
+        s.abort()
+        return False
+    if how == "timeout":
+        await s.recv(timeout_s=FAILURE_TIMEOUT_S * 6)  # the runner gives up and closes
+        return False
+    if how == "remote":
+        await s.send(s.error(req, "EXECUTION_ERROR", "the environment failed"))
+        return True
+    done = how == "ok" and episode["steps"] == 2
+    await s.send(s.observation(req, {"echo": _action_n(req)}, reward=1.0, done=done))
+    return True
+
+
 async def _play_failures(s: Session) -> None:
-    await s.hello()
-    episode: dict[str, Any] | None = None
-    while True:
-        req = await s.recv()
-        kind = req.get("type")
-        if kind == "reset":
-            episode = _start_episode(s, req)
-            await s.send(s.observation(req, {"tick": 0}))
-        elif kind == "step" and episode is not None:
-            how = FAILURES[episode["order"] % len(FAILURES)]
-            episode["steps"] += 1
-            if how == "lost" and episode["steps"] == 2:
-                s.peer.notes["aborted"] = True
-                s.abort()
-                return
-            if how == "timeout":
-                await s.recv(timeout_s=FAILURE_TIMEOUT_S * 6)  # the runner gives up and closes
-                return
-            if how == "remote":
-                await s.send(s.error(req, "EXECUTION_ERROR", "the environment failed"))
-                continue
-            done = how == "ok" and episode["steps"] == 2
-            await s.send(s.observation(req, {"echo": _action_n(req)}, reward=1.0, done=done))
-        else:
-            await s.answer(req)
+    await _play_episodes(s, _failure_step)
 
 
 def _judge_failures(run: ScenarioRun) -> str | None:
