@@ -63,7 +63,7 @@ POLICIES: dict[str, Policy] = {
 """A valid action for each app, given the last observation (episodes are reset when done)."""
 
 STEPS: dict[str, int] = {"code_exec": 40}
-"""Measured steps per app (default 300; the code executor starts a process per step)."""
+"""Measured steps per app (default 1,000; the code executor starts a process per step)."""
 
 
 @dataclass
@@ -102,7 +102,7 @@ def measure_steps(base_url: str, policy: Policy, steps: int) -> float:
 async def certify(app: str, runtime: Runtime, *, options: RunOptions = QUICK, steps: int | None = None) -> Run:
     """Start `app` on `runtime`, run the suite, measure steps/s, stop it."""
     with start_legacy_server(app, runtime=runtime, max_sessions=2) as server:  # type: ignore[arg-type]
-        count = steps if steps is not None else STEPS.get(app, 300)
+        count = steps if steps is not None else STEPS.get(app, 1000)
         return await certify_server(server.base_url, POLICIES[app], count, options=options)
 
 
