@@ -18,6 +18,7 @@ import collections
 import json
 import time
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,28 @@ async def compare(apps: Sequence[str] = tuple(LEGACY_APPS), *, steps: int | None
             row.runs[runtime] = await certify(app, runtime, steps=steps)
         rows.append(row)
     return rows
+
+
+GROSS_REGRESSION = 0.5
+"""Ours below this fraction of 0.10's sequential steps/s is a regression whatever the noise (speed
+targets are `make bench`'s: one sequential client on a shared machine varies more than that)."""
+
+
+def shortfalls(theirs: Run, ours: Run, *, transport_capped: AbstractSet[str] = frozenset()) -> list[str]:
+    """Where ours does not certify better than 0.10 (empty when it does): more cases passed, fewer
+    MUST failures, none that 0.10 passes (but `transport_capped`: failures of a transport that is not
+    ours), and no gross slow-down."""
+    problems = []
+    if ours.passed <= theirs.passed:
+        problems.append(f"passes {ours.passed} cases, 0.10 {theirs.passed}")
+    regressions = set(ours.must_failures) - set(theirs.must_failures) - set(transport_capped)
+    if regressions:
+        problems.append(f"fails MUSTs that 0.10 passes: {sorted(regressions)}")
+    if len(ours.must_failures) >= len(theirs.must_failures):
+        problems.append(f"fails {len(ours.must_failures)} MUSTs, 0.10 {len(theirs.must_failures)}")
+    if ours.steps_per_s <= GROSS_REGRESSION * theirs.steps_per_s:
+        problems.append(f"{ours.steps_per_s:,.0f} steps/s against 0.10's {theirs.steps_per_s:,.0f}")
+    return problems
 
 
 def markdown(rows: Sequence[Row]) -> str:

@@ -203,7 +203,7 @@ def public_task(task: dict[str, Any], faults: frozenset[str], listing: int = 0) 
     return shown
 
 
-def pick_task(params: dict[str, Any], faults: frozenset[str], session: int = 0) -> dict[str, Any]:
+def pick_task(params: dict[str, Any], faults: frozenset[str], session: int) -> dict[str, Any]:
     """The task of a reset: by `task_id` (within `split`), else drawn from the split by the seed."""
     task_id, split, seed = params.get("task_id"), params.get("split"), params.get("seed")
     if split is not None and split not in SPLITS:

@@ -19,11 +19,9 @@ from pathlib import Path
 import pytest
 
 from interop import legacy_server
-from interop.side_by_side import RUNTIMES, Row, certify, markdown
+from interop.side_by_side import RUNTIMES, Row, Run, certify, markdown, shortfalls
 
 REPORT = Path(__file__).resolve().parents[2] / "reports" / "compat-side-by-side.json"
-GROSS_REGRESSION = 0.5
-"""Ours below this fraction of 0.10's sequential steps/s is a regression whatever the noise."""
 _ROWS: list[Row] = []
 
 
@@ -43,8 +41,14 @@ async def test_runs_unchanged_on_ours_and_certifies_better(app: str) -> None:
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps([asdict(r) for r in _ROWS], indent=2) + "\n")
     print("\n" + markdown([row]))
-    theirs, ours = row.runs["openenv010"], row.runs["ours"]
-    assert ours.passed > theirs.passed
-    assert set(ours.must_failures) <= set(theirs.must_failures), "a MUST that 0.10 passes fails on ours"
-    assert len(ours.must_failures) < len(theirs.must_failures)
-    assert ours.steps_per_s > GROSS_REGRESSION * theirs.steps_per_s
+    assert shortfalls(row.runs["openenv010"], row.runs["ours"]) == []
+
+
+def test_shortfalls_name_each_way_ours_can_fall_short() -> None:
+    theirs = Run({"PASS": 50}, ["a", "b"], 1000.0, 1.0)
+    assert shortfalls(theirs, Run({"PASS": 80}, ["a"], 900.0, 1.0)) == []
+    assert len(shortfalls(theirs, Run({"PASS": 50}, ["a"], 900.0, 1.0))) == 1  # no more cases passed
+    assert "MUSTs that 0.10 passes: ['c']" in shortfalls(theirs, Run({"PASS": 80}, ["c"], 900.0, 1.0))[0]
+    assert shortfalls(theirs, Run({"PASS": 80}, ["c"], 900.0, 1.0), transport_capped={"c"}) == []
+    assert shortfalls(theirs, Run({"PASS": 80}, ["a", "b"], 900.0, 1.0)) == ["fails 2 MUSTs, 0.10 2"]
+    assert shortfalls(theirs, Run({"PASS": 80}, [], 400.0, 1.0)) == ["400 steps/s against 0.10's 1,000"]

@@ -733,7 +733,6 @@ def _start_episode(s: Session, request: dict[str, Any]) -> dict[str, Any]:
     s.server.shared["resets"] = order + 1
     episode = {"order": order, "steps": 0, "after_done": 0, "done": False, "reset_t": s.server.now(), "last_t": 0.0}
     s.peer.notes.setdefault("episodes", []).append(episode)
-    s.step_count = 0
     return episode
 
 
