@@ -90,6 +90,16 @@ async def test_failed_episodes_come_back_with_their_error_and_the_batch_survives
     assert all(t.error is not None and t.error.type == "ConnectError" and t.error.step is None for t in refused)
 
 
+async def test_a_server_at_capacity_is_waited_for_not_failed(serve) -> None:
+    url = serve(max_sessions=1).base_url  # one session at a time, four episodes at once
+    waited = await run_rollouts([url], right, 4, concurrency=4)
+    assert all(t.ok and t.terminated and len(t.steps) == 10 for t in waited), [t.error for t in waited]
+    impatient = await run_rollouts(UrlSessions([url], capacity_wait_s=0), right, 4, concurrency=4)
+    refused = [t for t in impatient if not t.ok]
+    assert refused and all(t.error is not None and t.error.code == "CAPACITY_REACHED" for t in refused)
+    assert all(t.error.step is None and not t.steps for t in refused if t.error is not None)  # never started
+
+
 async def test_an_episode_past_its_timeout_ends_with_an_error_and_closes_its_session(serve) -> None:
     server = serve()
 

@@ -14,12 +14,15 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import pydantic
 
 from openenv.client.async_client import EnvClient, GenericEnvClient
-from openenv.errors import OpenEnvError
+from openenv.errors import CapacityReachedError, OpenEnvError
+from openenv.pool import RetryPolicy
 
 MAX_EPISODES = 100_000
 """Most episodes one `run_rollouts` call accepts."""
 MAX_CONCURRENCY = 10_000
 MAX_STEPS = 1_000_000
+CAPACITY_RETRY = RetryPolicy(attempts=100)
+"""How `UrlSessions` backs off between tries at a server at capacity (bounded by `capacity_wait_s`)."""
 
 Policy = Callable[[Any], Any]
 """observation → action (a dict or an `Action` model), or an awaitable of one."""
@@ -46,25 +49,47 @@ class SessionSource(Protocol):
 class UrlSessions:
     """A `SessionSource` over a list of server URLs: each `open_session()` connects a new client
     to the next URL, round-robin. `client_type` chooses the client class (typed results);
-    `client_options` go to its constructor (`timeout_s`, `protocol`, `headers`, …)."""
+    `client_options` go to its constructor (`timeout_s`, `protocol`, `headers`, …).
+
+    A server at capacity (`CAPACITY_REACHED`, before any episode starts on it) is tried again, on
+    the next URL, after its `Retry-After` (backing off as `retry` says) for up to `capacity_wait_s`;
+    then the refusal is the episode's error. Inside `run_rollouts` the wait counts against the
+    episode's time bound. `capacity_wait_s=0` gives up at the first refusal.
+    """
 
     def __init__(
         self,
         urls: Sequence[str],
         *,
         client_type: type[EnvClient[Any]] = GenericEnvClient,
+        capacity_wait_s: float = 60.0,
+        retry: RetryPolicy = CAPACITY_RETRY,
         **client_options: Any,
     ) -> None:
         if isinstance(urls, str) or not urls:
             raise ValueError("urls must be a non-empty list of server URLs")
+        if not 0 <= capacity_wait_s <= 86_400:
+            raise ValueError("capacity_wait_s must be in [0, 86400]")
         self.urls = list(urls)
         self.client_type = client_type
+        self.capacity_wait_s = capacity_wait_s
+        self.retry = retry
         self.client_options = client_options
         self._next = itertools.cycle(range(len(self.urls)))
 
     async def open_session(self) -> EnvClient[Any]:
-        client = self.client_type(self.urls[next(self._next)], **self.client_options)
-        return await client.connect()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.capacity_wait_s
+        for attempt in itertools.count():
+            client = self.client_type(self.urls[next(self._next)], **self.client_options)
+            try:
+                return await client.connect()
+            except CapacityReachedError as refused:
+                left = deadline - loop.time()
+                if left <= 0 or attempt + 1 >= self.retry.attempts:
+                    raise
+                await asyncio.sleep(min(left, self.retry.delay(attempt, refused.details.get("retry_after"))))
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(slots=True)
